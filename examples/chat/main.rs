@@ -1,0 +1,117 @@
+//! The canonical chat: `SendMessage(user, text)` reaches every client as
+//! `ReceiveMessage(user, text)`. The hub is at `/chat`; `/` serves a page that uses the
+//! official JavaScript client.
+//!
+//! ```text
+//! cargo run --release --example chat -- --listen 127.0.0.1:5000
+//! ```
+
+use axum::response::Html;
+use axum::routing::get;
+use signalr::prelude::*;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// What the server may call on chat clients.
+#[signalr::hub_client]
+pub trait ChatClient {
+    /// A message for the chat window.
+    async fn receive_message(&self, user: String, text: String);
+}
+
+/// What chat clients may call on the server.
+#[signalr::hub]
+pub trait Chat {
+    /// Broadcasts a message to everyone.
+    async fn send_message(&self, cx: &Ctx, user: String, text: String) -> Result<(), HubError>;
+    /// Returns the text unchanged.
+    async fn echo(&self, text: String) -> String;
+    /// Adds two numbers.
+    async fn add(&self, a: i64, b: i64) -> i64;
+    /// How many messages were sent so far.
+    #[method(name = "MessageCount")]
+    async fn sent(&self) -> u64;
+    /// Always fails, with a message meant for the caller.
+    async fn fail(&self, reason: String) -> Result<(), HubError>;
+}
+
+/// The chat hub: one value serves every connection.
+#[derive(Default)]
+struct ChatHub {
+    sent: AtomicU64,
+}
+
+impl Chat for ChatHub {
+    async fn send_message(&self, cx: &Ctx, user: String, text: String) -> Result<(), HubError> {
+        self.sent.fetch_add(1, Ordering::Relaxed);
+        cx.clients().all().receive_message(user, text).await?;
+        Ok(())
+    }
+
+    async fn echo(&self, text: String) -> String {
+        text
+    }
+
+    async fn add(&self, a: i64, b: i64) -> i64 {
+        a.wrapping_add(b)
+    }
+
+    async fn sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    async fn fail(&self, reason: String) -> Result<(), HubError> {
+        Err(HubError::new(reason))
+    }
+}
+
+fn listen_address() -> Result<String, String> {
+    let mut args = std::env::args().skip(1);
+    let mut listen = "127.0.0.1:5000".to_owned();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--listen" => {
+                listen = args
+                    .next()
+                    .ok_or("--listen needs an address, e.g. 127.0.0.1:5000")?
+            }
+            other => {
+                return Err(format!(
+                    "unknown argument `{other}`; usage: chat [--listen ADDR]"
+                ))
+            }
+        }
+    }
+    Ok(listen)
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
+    let listen = match listen_address() {
+        Ok(listen) => listen,
+        Err(message) => {
+            eprintln!("{message}");
+            std::process::exit(2);
+        }
+    };
+    let app = axum::Router::new()
+        .route("/", get(|| async { Html(include_str!("index.html")) }))
+        .route_hub("/chat", ChatHub::default().into_server());
+    let listener = match signalr::bind(&listen).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("cannot listen on {listen}: {e}");
+            std::process::exit(1);
+        }
+    };
+    match listener.local_addr() {
+        Ok(addr) => println!("listening on http://{addr}"),
+        Err(e) => eprintln!("cannot read the bound address: {e}"),
+    }
+    if let Err(e) = axum::serve(listener, app).await {
+        eprintln!("server failed: {e}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,200 @@
+//! The application's view of one connection: received bytes in, shared bytes out.
+
+use crate::protocol::TransferFormat;
+use axum::http::request::Parts;
+use bytes::Bytes;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// State shared by a connection's application side, its transport and its senders.
+#[derive(Debug)]
+pub(crate) struct ConnectionShared {
+    pub(crate) connection_id: Arc<str>,
+    /// Whether the application writes binary data (set before the handshake response).
+    binary: AtomicBool,
+    /// Set by every write; the keep-alive timer sends a Ping only when it finds it clear.
+    wrote_recently: AtomicBool,
+    /// Fires when the connection is torn down: transport gone or connection disposed.
+    pub(crate) closed: CancellationToken,
+    /// Fires when the server asks the application to end the connection; the
+    /// application then says goodbye (a Close message) before the transport closes.
+    pub(crate) abort: CancellationToken,
+}
+
+impl ConnectionShared {
+    pub(crate) fn new(connection_id: Arc<str>) -> Self {
+        ConnectionShared {
+            connection_id,
+            binary: AtomicBool::new(false),
+            wrote_recently: AtomicBool::new(false),
+            closed: CancellationToken::new(),
+            abort: CancellationToken::new(),
+        }
+    }
+
+    pub(crate) fn transfer_format(&self) -> TransferFormat {
+        if self.binary.load(Ordering::Relaxed) {
+            TransferFormat::Binary
+        } else {
+            TransferFormat::Text
+        }
+    }
+}
+
+/// A connection could not be written to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// The connection is closed or closing.
+    #[error("the connection is closed")]
+    Closed,
+    /// The connection's outgoing queue is full: the client reads slower than it is sent to.
+    #[error("the connection's outgoing queue is full (the client is not keeping up)")]
+    Full,
+}
+
+/// A cloneable handle that queues bytes for a connection's transport.
+///
+/// The queue is bounded: [`send`](Self::send) waits for room, [`try_send`](Self::try_send)
+/// fails at once with [`SendError::Full`].
+#[derive(Debug, Clone)]
+pub struct OutboundSender {
+    tx: mpsc::Sender<Bytes>,
+    shared: Arc<ConnectionShared>,
+}
+
+impl OutboundSender {
+    pub(crate) fn new(tx: mpsc::Sender<Bytes>, shared: Arc<ConnectionShared>) -> Self {
+        OutboundSender { tx, shared }
+    }
+
+    /// Queues `data`, waiting while the queue is full.
+    pub async fn send(&self, data: Bytes) -> Result<(), SendError> {
+        self.shared.wrote_recently.store(true, Ordering::Relaxed);
+        self.tx.send(data).await.map_err(|_| SendError::Closed)
+    }
+
+    /// Queues `data` if there is room now.
+    pub fn try_send(&self, data: Bytes) -> Result<(), SendError> {
+        self.shared.wrote_recently.store(true, Ordering::Relaxed);
+        self.tx.try_send(data).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => SendError::Full,
+            mpsc::error::TrySendError::Closed(_) => SendError::Closed,
+        })
+    }
+
+    /// Clears and returns the "written since last asked" flag (for keep-alive pings).
+    pub(crate) fn take_wrote_recently(&self) -> bool {
+        self.shared.wrote_recently.swap(false, Ordering::Relaxed)
+    }
+
+    /// The id of the connection this sender writes to.
+    pub fn connection_id(&self) -> &str {
+        &self.shared.connection_id
+    }
+
+    /// Asks the application side to end the connection.
+    pub fn abort(&self) {
+        self.shared.abort.cancel();
+    }
+}
+
+/// The application side of one connection, handed to a
+/// [`ConnectionHandler`](super::ConnectionHandler).
+#[derive(Debug)]
+pub struct ConnectionContext {
+    pub(crate) shared: Arc<ConnectionShared>,
+    inbound: mpsc::Receiver<Bytes>,
+    sender: OutboundSender,
+    request: Parts,
+    transport_binary_capable: bool,
+}
+
+impl ConnectionContext {
+    pub(crate) fn new(
+        shared: Arc<ConnectionShared>,
+        inbound: mpsc::Receiver<Bytes>,
+        sender: OutboundSender,
+        request: Parts,
+        transport_binary_capable: bool,
+    ) -> Self {
+        ConnectionContext {
+            shared,
+            inbound,
+            sender,
+            request,
+            transport_binary_capable,
+        }
+    }
+
+    /// The public connection id (`connectionId` in negotiate).
+    pub fn connection_id(&self) -> &str {
+        &self.shared.connection_id
+    }
+
+    /// The id as a cheaply cloneable string.
+    pub fn connection_id_arc(&self) -> Arc<str> {
+        self.shared.connection_id.clone()
+    }
+
+    /// The next chunk of bytes the client sent; `None` once the transport has ended.
+    ///
+    /// Chunks follow transport framing, not application records: split them yourself.
+    pub async fn receive(&mut self) -> Option<Bytes> {
+        tokio::select! {
+            chunk = self.inbound.recv() => chunk,
+            () = self.shared.closed.cancelled() => None,
+            () = self.shared.abort.cancelled() => None,
+        }
+    }
+
+    /// A handle for writing to the client; clone it freely.
+    pub fn sender(&self) -> &OutboundSender {
+        &self.sender
+    }
+
+    /// Tells the transport whether the application writes text or binary data.
+    ///
+    /// Returns `false` when the transport cannot carry binary data (Server-Sent Events).
+    pub fn set_transfer_format(&self, format: TransferFormat) -> bool {
+        if format == TransferFormat::Binary && !self.transport_binary_capable {
+            return false;
+        }
+        self.shared
+            .binary
+            .store(format == TransferFormat::Binary, Ordering::Relaxed);
+        true
+    }
+
+    /// The transfer format currently set.
+    pub fn transfer_format(&self) -> TransferFormat {
+        self.shared.transfer_format()
+    }
+
+    /// The HTTP request that connected the transport (headers, URI, extensions).
+    pub fn request(&self) -> &Parts {
+        &self.request
+    }
+
+    /// A token that fires when the connection is torn down.
+    pub fn closed(&self) -> CancellationToken {
+        self.shared.closed.clone()
+    }
+
+    /// Whether the transport is gone (as opposed to the server asking to end).
+    pub fn is_transport_closed(&self) -> bool {
+        self.shared.closed.is_cancelled()
+    }
+
+    /// A token that asks the application to end the connection; [`receive`](Self::receive)
+    /// then returns `None`.
+    pub fn abort_token(&self) -> CancellationToken {
+        self.shared.abort.clone()
+    }
+
+    /// Asks the application side to end the connection.
+    pub fn abort(&self) {
+        self.shared.abort.cancel();
+    }
+}

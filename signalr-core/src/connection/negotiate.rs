@@ -1,0 +1,98 @@
+//! `POST {path}/negotiate`: creates a connection and lists the transports.
+
+use super::manager::ConnectionManager;
+use super::options::HttpConnectionOptions;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use std::sync::Arc;
+
+/// The highest negotiate version this server speaks.
+const MAX_NEGOTIATE_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NegotiateResponse<'a> {
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    use_stateful_reconnect: bool,
+    negotiate_version: u32,
+    connection_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    connection_token: Option<&'a str>,
+    available_transports: Vec<AvailableTransport>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AvailableTransport {
+    transport: &'static str,
+    transfer_formats: Vec<&'static str>,
+}
+
+#[derive(Serialize)]
+struct NegotiateError {
+    error: String,
+}
+
+/// Reads a query parameter by name, ignoring the key's case as the .NET server does.
+pub(crate) fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    form_urlencoded::parse(query?.as_bytes())
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value.into_owned())
+}
+
+fn json(body: Vec<u8>) -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
+}
+
+fn error(text: String) -> Response {
+    json(serde_json::to_vec(&NegotiateError { error: text }).unwrap_or_default())
+}
+
+/// Answers a negotiate request.
+pub(crate) fn negotiate(
+    manager: &Arc<ConnectionManager>,
+    options: &HttpConnectionOptions,
+    query: Option<&str>,
+) -> Response {
+    let version = match query_param(query, "negotiateVersion") {
+        None => 0,
+        Some(text) => match text.parse::<i64>() {
+            Ok(v) => v,
+            Err(_) => return error("The client requested a non-integer protocol version.".into()),
+        },
+    };
+    if version < i64::from(options.minimum_protocol_version) {
+        return error(format!(
+            "The client requested version '{version}', but the server does not support this version."
+        ));
+    }
+    let version = version.clamp(0, i64::from(MAX_NEGOTIATE_VERSION)) as u32;
+    let connection = manager.create(version, options);
+    let response = NegotiateResponse {
+        use_stateful_reconnect: false,
+        negotiate_version: version,
+        connection_id: &connection.shared.connection_id,
+        connection_token: (version >= 1).then_some(&*connection.token),
+        available_transports: options
+            .transports
+            .iter()
+            .map(|t| AvailableTransport {
+                transport: t.name(),
+                transfer_formats: t.transfer_formats().iter().map(|f| f.name()).collect(),
+            })
+            .collect(),
+    };
+    match serde_json::to_vec(&response) {
+        Ok(body) => json(body),
+        Err(e) => {
+            manager.remove(&connection.token);
+            (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response()
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! Splitting a byte stream into hub-protocol records.
+//!
+//! Transports do not preserve message boundaries: one frame may hold several records and a
+//! record may span frames. [`RecordReader`] buffers bytes and yields whole records.
+
+use super::HubProtocol;
+use bytes::{Buf, Bytes, BytesMut};
+
+/// The JSON record separator.
+pub(crate) const RECORD_SEPARATOR: u8 = 0x1e;
+
+/// A framing error: the stream can no longer be split into records.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrameError {
+    /// A record is larger than the configured maximum.
+    #[error("The maximum message size of {limit}B was exceeded. The message size can be configured in AddHubOptions.")]
+    TooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// A MessagePack length prefix is invalid (over 5 bytes, over 2 GiB, or zero).
+    #[error("invalid MessagePack length prefix")]
+    InvalidLength,
+}
+
+/// Buffers incoming bytes and yields complete records of one protocol.
+///
+/// ```
+/// use signalr_core::protocol::{HubProtocol, RecordReader};
+/// let mut reader = RecordReader::new(HubProtocol::Json, Some(1024));
+/// reader.push(b"{\"type\":6}\x1e{\"ty");
+/// assert_eq!(&reader.next_record().unwrap().unwrap()[..], b"{\"type\":6}");
+/// assert!(reader.next_record().unwrap().is_none());
+/// reader.push(b"pe\":6}\x1e");
+/// assert_eq!(&reader.next_record().unwrap().unwrap()[..], b"{\"type\":6}");
+/// ```
+#[derive(Debug)]
+pub struct RecordReader {
+    protocol: HubProtocol,
+    max_size: Option<usize>,
+    buffer: BytesMut,
+    /// How far the buffer was already searched for a separator (JSON only).
+    scanned: usize,
+}
+
+impl RecordReader {
+    /// A reader for `protocol` that rejects records over `max_size` bytes (`None`: no limit).
+    pub fn new(protocol: HubProtocol, max_size: Option<usize>) -> Self {
+        RecordReader {
+            protocol,
+            max_size,
+            buffer: BytesMut::new(),
+            scanned: 0,
+        }
+    }
+
+    /// Appends received bytes.
+    pub fn push(&mut self, data: &[u8]) {
+        self.buffer.extend_from_slice(data);
+    }
+
+    /// Whether bytes of an unfinished record are buffered.
+    pub fn has_partial(&self) -> bool {
+        !self.buffer.is_empty()
+    }
+
+    /// Takes the next complete record, without its framing.
+    pub fn next_record(&mut self) -> Result<Option<Bytes>, FrameError> {
+        match self.protocol {
+            HubProtocol::Json => self.next_json(),
+            HubProtocol::MessagePack => self.next_msgpack(),
+        }
+    }
+
+    fn next_json(&mut self) -> Result<Option<Bytes>, FrameError> {
+        let found =
+            memchr(RECORD_SEPARATOR, &self.buffer[self.scanned..]).map(|i| i + self.scanned);
+        match found {
+            Some(end) => {
+                self.check_size(end)?;
+                let record = self.buffer.split_to(end).freeze();
+                self.buffer.advance(1);
+                self.scanned = 0;
+                if self.buffer.is_empty() {
+                    // Release the allocation of a drained buffer: idle connections stay small.
+                    self.buffer = BytesMut::new();
+                }
+                Ok(Some(record))
+            }
+            None => {
+                self.scanned = self.buffer.len();
+                self.check_size(self.buffer.len())?;
+                Ok(None)
+            }
+        }
+    }
+
+    fn next_msgpack(&mut self) -> Result<Option<Bytes>, FrameError> {
+        let Some((length, prefix)) = read_varint(&self.buffer)? else {
+            return Ok(None);
+        };
+        self.check_size(length)?;
+        if self.buffer.len() - prefix < length {
+            return Ok(None);
+        }
+        self.buffer.advance(prefix);
+        let record = self.buffer.split_to(length).freeze();
+        if self.buffer.is_empty() {
+            self.buffer = BytesMut::new();
+        }
+        Ok(Some(record))
+    }
+
+    fn check_size(&self, size: usize) -> Result<(), FrameError> {
+        match self.max_size {
+            Some(limit) if size > limit => Err(FrameError::TooLarge { limit }),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
+    haystack.iter().position(|b| *b == needle)
+}
+
+/// Reads a varint length prefix: `Ok(None)` when more bytes are needed.
+fn read_varint(data: &[u8]) -> Result<Option<(usize, usize)>, FrameError> {
+    let mut length: u64 = 0;
+    for (i, byte) in data.iter().take(5).enumerate() {
+        if i == 4 && *byte > 0x07 {
+            return Err(FrameError::InvalidLength);
+        }
+        length |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            if length == 0 {
+                return Err(FrameError::InvalidLength);
+            }
+            let length = usize::try_from(length).map_err(|_| FrameError::InvalidLength)?;
+            return Ok(Some((length, i + 1)));
+        }
+    }
+    if data.len() >= 5 {
+        return Err(FrameError::InvalidLength);
+    }
+    Ok(None)
+}
+
+/// Writes a varint length prefix.
+pub(crate) fn write_varint(buf: &mut BytesMut, mut length: usize) {
+    loop {
+        let mut byte = (length & 0x7f) as u8;
+        length >>= 7;
+        if length > 0 {
+            byte |= 0x80;
+        }
+        buf.extend_from_slice(&[byte]);
+        if length == 0 {
+            break;
+        }
+    }
+}
+
+/// Appends one framed record of `protocol` whose body `write_body` produces.
+pub(crate) fn frame(protocol: HubProtocol, buf: &mut BytesMut, body: &[u8]) {
+    match protocol {
+        HubProtocol::Json => {
+            buf.extend_from_slice(body);
+            buf.extend_from_slice(&[RECORD_SEPARATOR]);
+        }
+        HubProtocol::MessagePack => {
+            write_varint(buf, body.len());
+            buf.extend_from_slice(body);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varint_vectors_match_the_spec() {
+        for (length, expected) in [
+            (6usize, &[0x06u8][..]),
+            (127, &[0x7f]),
+            (128, &[0x80, 0x01]),
+            (300, &[0xac, 0x02]),
+            (5248, &[0x80, 0x29]),
+            (2_147_483_647, &[0xff, 0xff, 0xff, 0xff, 0x07]),
+        ] {
+            let mut buf = BytesMut::new();
+            write_varint(&mut buf, length);
+            assert_eq!(&buf[..], expected, "writing {length}");
+            assert_eq!(read_varint(expected), Ok(Some((length, expected.len()))));
+        }
+    }
+
+    #[test]
+    fn varint_over_two_gigabytes_is_rejected() {
+        assert_eq!(
+            read_varint(&[0xff, 0xff, 0xff, 0xff, 0x08]),
+            Err(FrameError::InvalidLength)
+        );
+        assert_eq!(read_varint(&[0x80, 0x80]), Ok(None));
+        assert_eq!(read_varint(&[0x00]), Err(FrameError::InvalidLength));
+    }
+
+    #[test]
+    fn msgpack_records_split_across_pushes_are_reassembled() {
+        let mut reader = RecordReader::new(HubProtocol::MessagePack, None);
+        reader.push(&[0x02, 0x91]);
+        assert_eq!(reader.next_record(), Ok(None));
+        reader.push(&[0x06, 0x02, 0x91, 0x06]);
+        assert_eq!(
+            reader.next_record().unwrap().unwrap().as_ref(),
+            &[0x91, 0x06]
+        );
+        assert_eq!(
+            reader.next_record().unwrap().unwrap().as_ref(),
+            &[0x91, 0x06]
+        );
+        assert_eq!(reader.next_record(), Ok(None));
+        assert!(!reader.has_partial());
+    }
+
+    #[test]
+    fn oversized_records_are_rejected_before_they_are_buffered_whole() {
+        let mut reader = RecordReader::new(HubProtocol::MessagePack, Some(100));
+        reader.push(&[0xac, 0x02]);
+        assert_eq!(
+            reader.next_record(),
+            Err(FrameError::TooLarge { limit: 100 })
+        );
+        let mut reader = RecordReader::new(HubProtocol::Json, Some(4));
+        reader.push(b"{\"type\"");
+        assert_eq!(reader.next_record(), Err(FrameError::TooLarge { limit: 4 }));
+    }
+}

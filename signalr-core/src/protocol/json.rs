@@ -1,0 +1,142 @@
+//! The JSON hub protocol: parsing one record (without its `0x1E`).
+
+use super::messages::{
+    CloseMessage, CompletionMessage, CompletionOutcome, HubMessage, InvocationMessage,
+    StreamItemMessage,
+};
+use super::{HubProtocol, ProtocolError, RawValue};
+use bytes::Bytes;
+use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue as JsonRaw;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+/// Every field any message type may carry; which are required depends on `type`.
+/// Field order on the wire is arbitrary and unknown fields are ignored.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonRecord<'a> {
+    #[serde(rename = "type")]
+    kind: Option<i64>,
+    #[serde(borrow, default)]
+    invocation_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    target: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    arguments: Option<Vec<&'a JsonRaw>>,
+    #[serde(default)]
+    stream_ids: Option<Vec<String>>,
+    #[serde(default)]
+    headers: Option<BTreeMap<String, String>>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    item: Option<&'a JsonRaw>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    result: Option<&'a JsonRaw>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    allow_reconnect: Option<bool>,
+    #[serde(default)]
+    sequence_id: Option<u64>,
+}
+
+/// Keeps a field that is present even when its value is `null`.
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de JsonRaw>, D::Error> {
+    <&JsonRaw>::deserialize(d).map(Some)
+}
+
+pub(super) fn parse(record: Bytes) -> Result<Option<HubMessage>, ProtocolError> {
+    let malformed = |reason: String| ProtocolError::malformed(HubProtocol::Json, reason);
+    let text = std::str::from_utf8(&record).map_err(|e| malformed(e.to_string()))?;
+    let parsed: JsonRecord<'_> =
+        serde_json::from_str(text).map_err(|e| malformed(e.to_string()))?;
+    let raw = |value: &JsonRaw| {
+        RawValue::new(HubProtocol::Json, record.slice_ref(value.get().as_bytes()))
+    };
+    let kind = parsed
+        .kind
+        .ok_or_else(|| malformed("Missing required property 'type'.".into()))?;
+    let invocation_id = || {
+        parsed
+            .invocation_id
+            .as_deref()
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| malformed("Missing required property 'invocationId'.".into()))
+    };
+    let message = match kind {
+        1 | 4 => {
+            let target = parsed
+                .target
+                .as_deref()
+                .ok_or_else(|| malformed("Missing required property 'target'.".into()))?;
+            let arguments = parsed
+                .arguments
+                .as_ref()
+                .ok_or_else(|| malformed("Missing required property 'arguments'.".into()))?;
+            let invocation = InvocationMessage {
+                invocation_id: if kind == 4 {
+                    Some(invocation_id()?)
+                } else {
+                    parsed
+                        .invocation_id
+                        .as_deref()
+                        .filter(|id| !id.is_empty())
+                        .map(str::to_owned)
+                },
+                target: target.to_owned(),
+                arguments: arguments.iter().map(|a| raw(a)).collect(),
+                stream_ids: parsed.stream_ids.clone().unwrap_or_default(),
+                headers: parsed.headers.clone().unwrap_or_default(),
+            };
+            if kind == 1 {
+                HubMessage::Invocation(invocation)
+            } else {
+                HubMessage::StreamInvocation(invocation)
+            }
+        }
+        2 => HubMessage::StreamItem(StreamItemMessage {
+            invocation_id: invocation_id()?,
+            item: raw(parsed
+                .item
+                .ok_or_else(|| malformed("Missing required property 'item'.".into()))?),
+        }),
+        3 => {
+            let error = parsed.error.clone().filter(|e| !e.is_empty());
+            let outcome = match (parsed.result, error) {
+                (Some(_), Some(_)) => {
+                    return Err(malformed(
+                        "The 'error' and 'result' properties are mutually exclusive.".into(),
+                    ))
+                }
+                (Some(result), None) => CompletionOutcome::Result(raw(result)),
+                (None, Some(error)) => CompletionOutcome::Error(error),
+                (None, None) => CompletionOutcome::Void,
+            };
+            HubMessage::Completion(CompletionMessage {
+                invocation_id: invocation_id()?,
+                outcome,
+            })
+        }
+        5 => HubMessage::CancelInvocation {
+            invocation_id: invocation_id()?,
+        },
+        6 => HubMessage::Ping,
+        7 => HubMessage::Close(CloseMessage {
+            error: parsed.error.clone(),
+            allow_reconnect: parsed.allow_reconnect.unwrap_or(false),
+        }),
+        8 | 9 => {
+            let sequence_id = parsed
+                .sequence_id
+                .ok_or_else(|| malformed("Missing required property 'sequenceId'.".into()))?;
+            if kind == 8 {
+                HubMessage::Ack { sequence_id }
+            } else {
+                HubMessage::Sequence { sequence_id }
+            }
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(message))
+}

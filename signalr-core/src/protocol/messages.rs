@@ -1,0 +1,89 @@
+//! The hub messages a server receives, with payloads kept undecoded.
+
+use super::RawValue;
+use std::collections::BTreeMap;
+
+/// One parsed hub-protocol record received from a client.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HubMessage {
+    /// Type 1: call a hub method (blocking when it has an invocation id).
+    Invocation(InvocationMessage),
+    /// Type 2: one item of an upload stream (or of a server stream, from a client's view).
+    StreamItem(StreamItemMessage),
+    /// Type 3: the end of an invocation, an upload stream, or a client result.
+    Completion(CompletionMessage),
+    /// Type 4: call a streaming hub method.
+    StreamInvocation(InvocationMessage),
+    /// Type 5: cancel a streaming invocation.
+    CancelInvocation {
+        /// The invocation to cancel.
+        invocation_id: String,
+    },
+    /// Type 6: keep-alive.
+    Ping,
+    /// Type 7: the peer is closing the connection.
+    Close(CloseMessage),
+    /// Type 8: stateful reconnect acknowledgement.
+    Ack {
+        /// Every message up to this number was processed.
+        sequence_id: u64,
+    },
+    /// Type 9: stateful reconnect resynchronisation.
+    Sequence {
+        /// Number of the next message the peer will send.
+        sequence_id: u64,
+    },
+}
+
+/// An Invocation or StreamInvocation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvocationMessage {
+    /// Present when the caller waits for a Completion.
+    pub invocation_id: Option<String>,
+    /// The hub method's wire name.
+    pub target: String,
+    /// The arguments, undecoded.
+    pub arguments: Vec<RawValue>,
+    /// Ids of upload streams the caller will send.
+    pub stream_ids: Vec<String>,
+    /// Optional string headers (tracing context).
+    pub headers: BTreeMap<String, String>,
+}
+
+/// A StreamItem.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamItemMessage {
+    /// The stream or invocation the item belongs to.
+    pub invocation_id: String,
+    /// The item, undecoded.
+    pub item: RawValue,
+}
+
+/// A Completion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompletionMessage {
+    /// The invocation or stream being completed.
+    pub invocation_id: String,
+    /// Void, a value, or an error.
+    pub outcome: CompletionOutcome,
+}
+
+/// What a Completion carries.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CompletionOutcome {
+    /// No result (void method, or the end of a stream).
+    Void,
+    /// A result value, undecoded (may encode `null`).
+    Result(RawValue),
+    /// An error text.
+    Error(String),
+}
+
+/// A Close message.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CloseMessage {
+    /// Why the peer closed, if because of an error.
+    pub error: Option<String>,
+    /// Whether the receiver may reconnect.
+    pub allow_reconnect: bool,
+}

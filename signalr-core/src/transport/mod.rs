@@ -1,0 +1,3 @@
+//! The HTTP transports that carry a connection's bytes.
+
+pub(crate) mod websockets;

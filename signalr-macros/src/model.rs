@@ -1,0 +1,317 @@
+//! The model both macros work from: a trait's methods with their wire names, parameters
+//! and return kinds, validated with an error at the offending span.
+
+use crate::attributes::take_method_attributes;
+use crate::naming::pascal_case;
+use proc_macro2::Span;
+use syn::spanned::Spanned;
+use syn::{FnArg, Ident, ItemTrait, Pat, ReturnType, TraitItem, TraitItemFn, Type};
+
+/// Which macro is building the model: the rules differ slightly.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Side {
+    /// `#[hub]`: methods clients call on the server.
+    Hub,
+    /// `#[hub_client]`: methods the server calls on clients.
+    Client,
+}
+
+impl Side {
+    fn what(self) -> &'static str {
+        match self {
+            Side::Hub => "hub method",
+            Side::Client => "client method",
+        }
+    }
+}
+
+/// What a method returns, as far as the wire is concerned.
+pub(crate) enum ReturnKind {
+    /// Nothing (`()` or no return type): a void Completion.
+    Unit,
+    /// `Result<T, E>`: a result or an error Completion.
+    Result(Type),
+    /// Any other type: a result Completion.
+    Value(Type),
+}
+
+/// One wire-visible parameter.
+pub(crate) struct Param {
+    pub(crate) name: Ident,
+    pub(crate) ty: Type,
+}
+
+/// One trait method.
+pub(crate) struct Method {
+    pub(crate) ident: Ident,
+    pub(crate) wire_name: String,
+    pub(crate) wire_name_span: Span,
+    /// Whether the hub method asks for the call context (`cx: &Ctx`) first.
+    pub(crate) takes_context: Option<Type>,
+    pub(crate) params: Vec<Param>,
+    pub(crate) returns: ReturnKind,
+    /// The declaration as written, attributes of ours removed.
+    pub(crate) item: TraitItemFn,
+}
+
+/// A validated trait.
+pub(crate) struct TraitModel {
+    pub(crate) item: ItemTrait,
+    pub(crate) methods: Vec<Method>,
+}
+
+/// Collects errors so that one expansion reports every misuse at once.
+#[derive(Default)]
+pub(crate) struct Errors(Option<syn::Error>);
+
+impl Errors {
+    pub(crate) fn push(&mut self, error: syn::Error) {
+        match &mut self.0 {
+            Some(existing) => existing.combine(error),
+            None => self.0 = Some(error),
+        }
+    }
+
+    pub(crate) fn finish(self) -> syn::Result<()> {
+        self.0.map_or(Ok(()), Err)
+    }
+}
+
+/// Whether `ty` is `&Ctx` (any path ending in `Ctx`).
+fn is_context(ty: &Type) -> bool {
+    let Type::Reference(reference) = ty else {
+        return false;
+    };
+    let Type::Path(path) = &*reference.elem else {
+        return false;
+    };
+    path.path
+        .segments
+        .last()
+        .is_some_and(|segment| segment.ident == "Ctx")
+}
+
+fn return_kind(output: &ReturnType) -> ReturnKind {
+    match output {
+        ReturnType::Default => ReturnKind::Unit,
+        ReturnType::Type(_, ty) => match &**ty {
+            Type::Tuple(tuple) if tuple.elems.is_empty() => ReturnKind::Unit,
+            Type::Path(path)
+                if path.qself.is_none()
+                    && path
+                        .path
+                        .segments
+                        .last()
+                        .is_some_and(|segment| segment.ident == "Result") =>
+            {
+                ReturnKind::Result((**ty).clone())
+            }
+            other => ReturnKind::Value(other.clone()),
+        },
+    }
+}
+
+fn method(side: Side, mut item: TraitItemFn, errors: &mut Errors) -> Option<Method> {
+    let what = side.what();
+    let attributes = match take_method_attributes(&mut item.attrs) {
+        Ok(attributes) => attributes,
+        Err(e) => {
+            errors.push(e);
+            return None;
+        }
+    };
+    let sig = &item.sig;
+    let mut ok = true;
+    let mut fail = |span: Span, message: String| {
+        errors.push(syn::Error::new(span, message));
+        ok = false;
+    };
+    if sig.asyncness.is_none() {
+        fail(
+            sig.fn_token.span,
+            format!(
+                "a {what} must be an `async fn`: write `async fn {}(&self, ...)`",
+                sig.ident
+            ),
+        );
+    }
+    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+        fail(
+            sig.generics.span(),
+            format!("a {what} cannot be generic: its argument types must be known to decode calls from the wire"),
+        );
+    }
+    if let Some(variadic) = &sig.variadic {
+        fail(variadic.span(), format!("a {what} cannot be variadic"));
+    }
+    if item.default.is_some() {
+        fail(
+            item.sig.ident.span(),
+            format!("a {what} declaration has no body here: implement it in `impl` blocks"),
+        );
+    }
+    let mut inputs = sig.inputs.iter();
+    match inputs.next() {
+        Some(FnArg::Receiver(receiver))
+            if receiver.reference.is_some() && receiver.mutability.is_none() => {}
+        Some(FnArg::Receiver(receiver)) => fail(
+            receiver.span(),
+            format!(
+                "a {what} takes `&self`: {}",
+                match side {
+                    Side::Hub => "one hub value serves every connection at once, so it is shared, never borrowed mutably or moved; keep mutable state behind a lock or in an atomic",
+                    Side::Client => "the proxy is shared, never borrowed mutably or moved",
+                }
+            ),
+        ),
+        _ => fail(
+            sig.ident.span(),
+            format!("a {what} takes `&self` as its first parameter"),
+        ),
+    }
+    let mut takes_context = None;
+    let mut params = Vec::new();
+    for (position, input) in inputs.enumerate() {
+        let FnArg::Typed(typed) = input else { continue };
+        if side == Side::Hub && position == 0 && is_context(&typed.ty) {
+            takes_context = Some((*typed.ty).clone());
+            continue;
+        }
+        if is_context(&typed.ty) {
+            fail(
+                typed.ty.span(),
+                match side {
+                    Side::Hub => {
+                        "the call context `&Ctx` must be the first parameter after `&self`"
+                            .to_owned()
+                    }
+                    Side::Client => {
+                        "a client method cannot take the call context: it runs on the client"
+                            .to_owned()
+                    }
+                },
+            );
+            continue;
+        }
+        let name = match &*typed.pat {
+            Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => {
+                Ident::new(&format!("__arg{position}"), pat.ident.span())
+            }
+            Pat::Wild(wild) => Ident::new(&format!("__arg{position}"), wild.span()),
+            other => {
+                fail(
+                    other.span(),
+                    format!("a {what} parameter must be a plain name"),
+                );
+                continue;
+            }
+        };
+        if let Type::Reference(reference) = &*typed.ty {
+            fail(
+                reference.span(),
+                format!("a {what} parameter must be an owned type (it is decoded from the wire or moved into the message): use `String` for `&str`, `Vec<T>` for `&[T]`"),
+            );
+            continue;
+        }
+        if let Type::ImplTrait(ty) = &*typed.ty {
+            fail(
+                ty.span(),
+                format!("a {what} parameter cannot be `impl Trait`: name a concrete type"),
+            );
+            continue;
+        }
+        params.push(Param {
+            name,
+            ty: (*typed.ty).clone(),
+        });
+    }
+    let (wire_name, wire_name_span) = match attributes.name {
+        Some(name) => (name.value(), name.span()),
+        None => (pascal_case(&sig.ident.to_string()), sig.ident.span()),
+    };
+    let returns = return_kind(&sig.output);
+    if let (Side::Client, ReturnKind::Result(ty) | ReturnKind::Value(ty)) = (side, &returns) {
+        fail(
+            ty.span(),
+            "client results (a client method returning a value) are not supported yet: declare the method without a return type".to_owned(),
+        );
+    }
+    if let ReturnType::Type(_, ty) = &sig.output {
+        if let Type::ImplTrait(ty) = &**ty {
+            fail(
+                ty.span(),
+                format!(
+                    "a {what} cannot return `impl Trait` here: return a concrete serializable type"
+                ),
+            );
+        }
+    }
+    ok.then(|| Method {
+        ident: item.sig.ident.clone(),
+        wire_name,
+        wire_name_span,
+        takes_context,
+        params,
+        returns,
+        item,
+    })
+}
+
+/// Builds and validates the model of a `#[hub]` or `#[hub_client]` trait.
+pub(crate) fn parse(side: Side, mut item: ItemTrait, reserved: &[&str]) -> syn::Result<TraitModel> {
+    let mut errors = Errors::default();
+    if !item.generics.params.is_empty() {
+        errors.push(syn::Error::new(
+            item.generics.span(),
+            format!(
+                "a {} trait cannot be generic",
+                match side {
+                    Side::Hub => "#[hub]",
+                    Side::Client => "#[hub_client]",
+                }
+            ),
+        ));
+    }
+    let mut methods: Vec<Method> = Vec::new();
+    for trait_item in std::mem::take(&mut item.items) {
+        match trait_item {
+            TraitItem::Fn(function) => {
+                if reserved.contains(&function.sig.ident.to_string().as_str()) {
+                    errors.push(syn::Error::new(
+                        function.sig.ident.span(),
+                        format!("`{}` is generated by the macro: rename this method and keep its wire name with `#[method(name = \"...\")]`", function.sig.ident),
+                    ));
+                    continue;
+                }
+                if let Some(method) = method(side, function, &mut errors) {
+                    if let Some(first) = methods
+                        .iter()
+                        .find(|m| m.wire_name.eq_ignore_ascii_case(&method.wire_name))
+                    {
+                        errors.push(syn::Error::new(
+                            method.wire_name_span,
+                            format!(
+                                "the wire name `{}` is already used by `{}` (wire names are matched ignoring case): rename one with `#[method(name = \"...\")]`",
+                                method.wire_name, first.ident
+                            ),
+                        ));
+                        continue;
+                    }
+                    methods.push(method);
+                }
+            }
+            other => errors.push(syn::Error::new(
+                other.span(),
+                format!(
+                    "a {} trait holds only `async fn` methods",
+                    match side {
+                        Side::Hub => "#[hub]",
+                        Side::Client => "#[hub_client]",
+                    }
+                ),
+            )),
+        }
+    }
+    errors.finish()?;
+    Ok(TraitModel { item, methods })
+}

@@ -1,0 +1,107 @@
+//! SignalR hubs for axum: typed end to end, wire-compatible with the official clients.
+//!
+//! Two traits are the whole contract between server and clients:
+//! a [`macro@hub_client`] trait lists what the server may call on clients, a [`macro@hub`]
+//! trait lists what clients may call on the server.
+//!
+//! ```no_run
+//! use signalr::prelude::*;
+//!
+//! #[signalr::hub_client]
+//! pub trait ChatClient {
+//!     async fn receive_message(&self, user: String, text: String);
+//! }
+//!
+//! #[signalr::hub]
+//! pub trait Chat {
+//!     async fn send_message(&self, cx: &Ctx, user: String, text: String) -> Result<(), HubError>;
+//!     async fn echo(&self, text: String) -> String;
+//! }
+//!
+//! struct ChatHub;
+//!
+//! impl Chat for ChatHub {
+//!     async fn send_message(&self, cx: &Ctx, user: String, text: String) -> Result<(), HubError> {
+//!         cx.clients().all().receive_message(user, text).await?;
+//!         Ok(())
+//!     }
+//!     async fn echo(&self, text: String) -> String {
+//!         text
+//!     }
+//! }
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let app = axum::Router::new().route_hub("/chat", ChatHub.into_server());
+//! let listener = signalr::bind("127.0.0.1:5000").await?;
+//! axum::serve(listener, app).await
+//! # }
+//! ```
+
+pub use signalr_core::{connection, hub, protocol};
+pub use signalr_macros::{hub, hub_client};
+
+mod listener;
+pub use listener::bind;
+
+/// Everything a hub author usually needs.
+pub mod prelude {
+    pub use crate::connection::Transports;
+    pub use crate::hub::{
+        ClientProxy, Ctx, HubContext, HubError, HubOptions, HubServer, RouterExt, SendError,
+    };
+    pub use crate::protocol::HubProtocol;
+}
+
+/// Helpers for macro-generated code. Not a public API.
+#[doc(hidden)]
+pub mod __private {
+    use crate::hub::{CallOutcome, HubCall, HubError};
+
+    /// A type a hub method can take as an argument.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be a hub method argument: it is not deserializable",
+        label = "arguments are decoded from JSON or MessagePack",
+        note = "derive `serde::Deserialize` for it (owned data only, no borrowed `&str`)"
+    )]
+    pub trait HubArgument: serde::de::DeserializeOwned + Send + 'static {}
+    impl<T: serde::de::DeserializeOwned + Send + 'static> HubArgument for T {}
+
+    /// A type a hub method can return.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be returned by a hub method: it is not serializable",
+        label = "results are encoded as JSON or MessagePack",
+        note = "derive `serde::Serialize` for it"
+    )]
+    pub trait HubReturn: serde::Serialize {}
+    impl<T: serde::Serialize + ?Sized> HubReturn for T {}
+
+    /// A type a client method can take as an argument.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be a client method argument: it is not serializable and sendable",
+        label = "arguments are encoded as JSON or MessagePack",
+        note = "derive `serde::Serialize` for it; it must also be `Send`"
+    )]
+    pub trait ClientArgument: serde::Serialize + Send {}
+    impl<T: serde::Serialize + Send> ClientArgument for T {}
+
+    /// Decodes the next argument of `call`.
+    pub fn argument<T: HubArgument>(call: &mut HubCall) -> Result<T, CallOutcome> {
+        call.argument()
+    }
+
+    /// Completes `call` with a value.
+    pub fn complete_value<T: HubReturn>(call: &HubCall, value: &T) -> CallOutcome {
+        call.complete_value(value)
+    }
+
+    /// Completes `call` with a `Result`.
+    pub fn complete_result<T: HubReturn, E: Into<HubError>>(
+        call: &HubCall,
+        result: Result<T, E>,
+    ) -> CallOutcome {
+        call.complete_result(result)
+    }
+
+    /// Checks, at compile time, a client method argument type.
+    pub fn assert_client_argument<T: ClientArgument>() {}
+}

@@ -1,0 +1,146 @@
+// The official @microsoft/signalr client against examples/chat over WebSockets,
+// with the JSON and the MessagePack hub protocols.
+import { test, before, after, describe } from "node:test";
+import assert from "node:assert/strict";
+import * as signalR from "@microsoft/signalr";
+import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
+import { startExample } from "./server.js";
+
+let server;
+before(async () => {
+  server = await startExample("chat");
+});
+after(async () => {
+  await server?.stop();
+});
+
+const protocols = {
+  json: () => new signalR.JsonHubProtocol(),
+  messagepack: () => new MessagePackHubProtocol(),
+};
+
+function connect(protocol, options = {}) {
+  return new signalR.HubConnectionBuilder()
+    .withUrl(`${server.url}/chat`, { transport: signalR.HttpTransportType.WebSockets, ...options })
+    .withHubProtocol(protocols[protocol]())
+    .configureLogging(signalR.LogLevel.None)
+    .build();
+}
+
+/** Resolves with the arguments of the next `method` call the connection receives. */
+function nextCall(connection, method) {
+  return new Promise((resolve) => {
+    const handler = (...args) => {
+      connection.off(method, handler);
+      resolve(args);
+    };
+    connection.on(method, handler);
+  });
+}
+
+for (const protocol of Object.keys(protocols)) {
+  describe(`WebSockets with ${protocol}`, () => {
+    test("connects and gets a connection id", async () => {
+      const connection = connect(protocol);
+      await connection.start();
+      assert.equal(connection.state, signalR.HubConnectionState.Connected);
+      assert.match(connection.connectionId, /^[A-Za-z0-9_-]{22}$/);
+      await connection.stop();
+    });
+
+    test("invoke returns the method's result", async () => {
+      const connection = connect(protocol);
+      await connection.start();
+      assert.equal(await connection.invoke("Echo", "héllo ✓"), "héllo ✓");
+      assert.equal(await connection.invoke("Add", 40, 2), 42);
+      assert.equal(await connection.invoke("add", -5, 2), -3, "method names match ignoring case");
+      await connection.stop();
+    });
+
+    test("invoke of a method returning Err rejects with the HubException text", async () => {
+      const connection = connect(protocol);
+      await connection.start();
+      await assert.rejects(connection.invoke("Fail", "nope"), {
+        message: "An unexpected error occurred invoking 'Fail' on the server. HubException: nope",
+      });
+      assert.equal(await connection.invoke("Echo", "still open"), "still open");
+      await connection.stop();
+    });
+
+    test("invoke of an unknown method rejects and the connection stays open", async () => {
+      const connection = connect(protocol);
+      await connection.start();
+      await assert.rejects(connection.invoke("NoSuchMethod"), {
+        message:
+          "Failed to invoke 'NoSuchMethod' due to an error on the server. HubException: Method does not exist.",
+      });
+      await assert.rejects(connection.invoke("Add", 1), {
+        message: "Failed to invoke 'Add' due to an error on the server.",
+      });
+      await assert.rejects(connection.invoke("Add", "one", 2), {
+        message: "Failed to invoke 'Add' due to an error on the server.",
+      });
+      assert.equal(connection.state, signalR.HubConnectionState.Connected);
+      assert.equal(await connection.invoke("Add", 1, 2), 3);
+      await connection.stop();
+    });
+
+    test("a renamed method is reached by its wire name", async () => {
+      const connection = connect(protocol);
+      await connection.start();
+      const count = await connection.invoke("MessageCount");
+      assert.equal(typeof count, "number");
+      await connection.stop();
+    });
+
+    test("send and invoke of SendMessage reach every connection", async () => {
+      const alice = connect(protocol);
+      const bob = connect(protocol);
+      await alice.start();
+      await bob.start();
+      const toAlice = nextCall(alice, "ReceiveMessage");
+      const toBob = nextCall(bob, "receivemessage");
+      await alice.send("SendMessage", "alice", "hi from send");
+      assert.deepEqual(await toAlice, ["alice", "hi from send"]);
+      assert.deepEqual(await toBob, ["alice", "hi from send"]);
+
+      const again = nextCall(alice, "ReceiveMessage");
+      const againBob = nextCall(bob, "ReceiveMessage");
+      assert.equal(await bob.invoke("SendMessage", "bob", "hi from invoke"), null);
+      assert.deepEqual(await again, ["bob", "hi from invoke"]);
+      assert.deepEqual(await againBob, ["bob", "hi from invoke"]);
+      await alice.stop();
+      await bob.stop();
+    });
+
+    test("stop closes the connection cleanly", async () => {
+      const connection = connect(protocol);
+      await connection.start();
+      const closed = new Promise((resolve) => connection.onclose(resolve));
+      await connection.stop();
+      assert.equal(await closed, undefined, "onclose fires without an error");
+      assert.equal(connection.state, signalR.HubConnectionState.Disconnected);
+    });
+
+    test("skipNegotiation connects straight over WebSockets", async () => {
+      const connection = connect(protocol, { skipNegotiation: true });
+      await connection.start();
+      assert.equal(await connection.invoke("Echo", "direct"), "direct");
+      await connection.stop();
+    });
+  });
+}
+
+test("JSON and MessagePack clients receive the same broadcast", async () => {
+  const json = connect("json");
+  const msgpack = connect("messagepack");
+  await json.start();
+  await msgpack.start();
+  const a = nextCall(json, "ReceiveMessage");
+  const b = nextCall(msgpack, "ReceiveMessage");
+  await json.invoke("SendMessage", "mixed", "both protocols");
+  assert.deepEqual(await a, ["mixed", "both protocols"]);
+  assert.deepEqual(await b, ["mixed", "both protocols"]);
+  await json.stop();
+  await msgpack.stop();
+});
