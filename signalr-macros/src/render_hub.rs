@@ -65,7 +65,6 @@ pub(crate) fn render(model: TraitModel) -> TokenStream {
                 ::signalr::__private::complete_result(&call, __value)
             },
         };
-        let index = index;
         arms.push(quote! {
             #index => ::std::boxed::Box::pin(async move {
                 #[allow(unused_mut)]

@@ -48,6 +48,10 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de JsonRaw>, D::E
 pub(super) fn parse(record: Bytes) -> Result<Option<HubMessage>, ProtocolError> {
     let malformed = |reason: String| ProtocolError::malformed(HubProtocol::Json, reason);
     let text = std::str::from_utf8(&record).map_err(|e| malformed(e.to_string()))?;
+    // serde would also bind a JSON array to the record's fields by position.
+    if !text.trim_start().starts_with('{') {
+        return Err(malformed("Expected a JSON object.".into()));
+    }
     let parsed: JsonRecord<'_> =
         serde_json::from_str(text).map_err(|e| malformed(e.to_string()))?;
     let raw = |value: &JsonRaw| {

@@ -26,7 +26,7 @@ pub enum OutboundMessage<'a, P: ?Sized = ()> {
         invocation_id: Option<&'a str>,
         /// The client method's wire name.
         target: &'a str,
-        /// The arguments; must serialize as a sequence (a tuple).
+        /// The arguments; a tuple (serialized as an array), or `()` for none.
         arguments: &'a P,
         /// Ids of streams the server will send as arguments.
         stream_ids: &'a [String],
@@ -143,7 +143,13 @@ impl<P: Serialize + ?Sized> OutboundMessage<'_, P> {
                 out.extend_from_slice(b"\"target\":");
                 put(&mut out, target).map_err(e)?;
                 out.extend_from_slice(b",\"arguments\":");
+                let start = out.len();
                 put(&mut out, arguments).map_err(e)?;
+                if out[start..] == *b"null" {
+                    // `()` means "no arguments": the wire needs an empty array.
+                    out.truncate(start);
+                    out.extend_from_slice(b"[]");
+                }
                 if !stream_ids.is_empty() {
                     out.extend_from_slice(b",\"streamIds\":");
                     put(&mut out, stream_ids).map_err(e)?;
@@ -229,7 +235,12 @@ impl<P: Serialize + ?Sized> OutboundMessage<'_, P> {
                     None => mp::write_nil(&mut out).map_err(|e| e.to_string())?,
                 }
                 mp::write_str(&mut out, target).map_err(w)?;
+                let start = out.len();
                 payload(&mut out, arguments)?;
+                if out[start..] == [0xc0] {
+                    // `()` means "no arguments": the wire needs an empty array.
+                    out[start] = 0x90;
+                }
                 mp::write_array_len(&mut out, len_u32(stream_ids.len())?).map_err(w)?;
                 for id in stream_ids.iter() {
                     mp::write_str(&mut out, id).map_err(w)?;

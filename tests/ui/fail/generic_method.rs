@@ -1,0 +1,6 @@
+#[signalr::hub]
+pub trait Chat {
+    async fn send<T>(&self, value: T);
+}
+
+fn main() {}

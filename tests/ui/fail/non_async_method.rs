@@ -1,0 +1,6 @@
+#[signalr::hub]
+pub trait Chat {
+    fn send(&self, text: String);
+}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[signalr::hub]
+pub struct Chat;
+
+fn main() {}

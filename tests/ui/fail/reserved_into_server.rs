@@ -1,0 +1,6 @@
+#[signalr::hub]
+pub trait Chat {
+    async fn into_server(&self);
+}
+
+fn main() {}
