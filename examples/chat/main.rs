@@ -1,13 +1,16 @@
 //! The canonical chat: `SendMessage(user, text)` reaches every client as
 //! `ReceiveMessage(user, text)`. The hub is at `/chat`; `/` serves a page that uses the
-//! official JavaScript client.
+//! official JavaScript client; `POST /announce` (body: text) broadcasts from outside the
+//! hub through a `HubContext`.
 //!
 //! ```text
 //! cargo run --release --example chat -- --listen 127.0.0.1:5000
 //! ```
 
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::Html;
-use axum::routing::get;
+use axum::routing::{get, post};
 use signalr::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -84,6 +87,17 @@ fn listen_address() -> Result<String, String> {
     Ok(listen)
 }
 
+/// `POST /announce`: a plain axum handler calling clients through the hub context.
+async fn announce(State(chat): State<HubContext>, text: String) -> StatusCode {
+    match chat.clients().all().receive_message("server".into(), text).await {
+        Ok(()) => StatusCode::NO_CONTENT,
+        Err(e) => {
+            tracing::warn!(error = %e, "announcement failed");
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() {
     tracing_subscriber::fmt()
@@ -96,9 +110,13 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    let chat = ChatHub::default().into_server();
+    let context = chat.context();
     let app = axum::Router::new()
         .route("/", get(|| async { Html(include_str!("index.html")) }))
-        .route_hub("/chat", ChatHub::default().into_server());
+        .route("/announce", post(announce))
+        .with_state(context)
+        .route_hub("/chat", chat);
     let listener = match signalr::bind(&listen).await {
         Ok(listener) => listener,
         Err(e) => {

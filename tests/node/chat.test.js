@@ -144,3 +144,18 @@ test("JSON and MessagePack clients receive the same broadcast", async () => {
   await json.stop();
   await msgpack.stop();
 });
+
+test("an axum handler reaches clients through HubContext", async () => {
+  const json = connect("json");
+  const msgpack = connect("messagepack");
+  await json.start();
+  await msgpack.start();
+  const a = nextCall(json, "ReceiveMessage");
+  const b = nextCall(msgpack, "ReceiveMessage");
+  const response = await fetch(`${server.url}/announce`, { method: "POST", body: "maintenance at noon" });
+  assert.equal(response.status, 204);
+  assert.deepEqual(await a, ["server", "maintenance at noon"]);
+  assert.deepEqual(await b, ["server", "maintenance at noon"]);
+  await json.stop();
+  await msgpack.stop();
+});
