@@ -4,8 +4,11 @@
 //! hub through a `HubContext`.
 //!
 //! ```text
-//! cargo run --release --example chat -- --listen 127.0.0.1:5000
+//! cargo run --release --example chat -- --listen 127.0.0.1:5000 [--transports ws,sse,lp]
 //! ```
+//!
+//! `--transports` limits the transports the hub offers (all three by default), to watch
+//! the official client fall back from WebSockets to Server-Sent Events to Long Polling.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -67,29 +70,49 @@ impl Chat for ChatHub {
     }
 }
 
-fn listen_address() -> Result<String, String> {
+/// Command-line options.
+struct Args {
+    listen: String,
+    transports: Transports,
+}
+
+fn parse_transports(list: &str) -> Result<Transports, String> {
+    list.split(',').try_fold(Transports::none(), |set, name| {
+        let transport = match name.trim() {
+            "ws" | "websockets" => Transports::WEB_SOCKETS,
+            "sse" | "serversentevents" => Transports::SERVER_SENT_EVENTS,
+            "lp" | "longpolling" => Transports::LONG_POLLING,
+            other => return Err(format!("unknown transport `{other}`: use ws, sse or lp")),
+        };
+        Ok(set | transport)
+    })
+}
+
+fn parse_args() -> Result<Args, String> {
     let mut args = std::env::args().skip(1);
-    let mut listen = "127.0.0.1:5000".to_owned();
+    let mut parsed = Args {
+        listen: "127.0.0.1:5000".to_owned(),
+        transports: Transports::all(),
+    };
     while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
-            "--listen" => {
-                listen = args
-                    .next()
-                    .ok_or("--listen needs an address, e.g. 127.0.0.1:5000")?
-            }
+            "--listen" => parsed.listen = value()?,
+            "--transports" => parsed.transports = parse_transports(&value()?)?,
             other => {
                 return Err(format!(
-                    "unknown argument `{other}`; usage: chat [--listen ADDR]"
-                ))
+                "unknown argument `{other}`; usage: chat [--listen ADDR] [--transports ws,sse,lp]"
+            ))
             }
         }
     }
-    Ok(listen)
+    Ok(parsed)
 }
 
 /// `POST /announce`: a plain axum handler calling clients through the hub context.
 async fn announce(State(chat): State<HubContext>, text: String) -> StatusCode {
-    match chat.clients().all().receive_message("server".into(), text).await {
+    let everyone = chat.clients().all();
+    match everyone.receive_message("server".into(), text).await {
         Ok(()) => StatusCode::NO_CONTENT,
         Err(e) => {
             tracing::warn!(error = %e, "announcement failed");
@@ -103,14 +126,14 @@ async fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
-    let listen = match listen_address() {
-        Ok(listen) => listen,
+    let Args { listen, transports } = match parse_args() {
+        Ok(args) => args,
         Err(message) => {
             eprintln!("{message}");
             std::process::exit(2);
         }
     };
-    let chat = ChatHub::default().into_server();
+    let chat = ChatHub::default().into_server().transports(transports);
     let context = chat.context();
     let app = axum::Router::new()
         .route("/", get(|| async { Html(include_str!("index.html")) }))

@@ -1,5 +1,6 @@
-// The official @microsoft/signalr client against examples/chat over WebSockets,
-// with the JSON and the MessagePack hub protocols.
+// The official @microsoft/signalr client against examples/chat over every transport
+// (WebSockets, Server-Sent Events, Long Polling) with the JSON and the MessagePack hub
+// protocols (MessagePack is binary: not over Server-Sent Events).
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
 import * as signalR from "@microsoft/signalr";
@@ -19,9 +20,17 @@ const protocols = {
   messagepack: () => new MessagePackHubProtocol(),
 };
 
-function connect(protocol, options = {}) {
+const combinations = [
+  ["WebSockets", "json"],
+  ["WebSockets", "messagepack"],
+  ["ServerSentEvents", "json"],
+  ["LongPolling", "json"],
+  ["LongPolling", "messagepack"],
+];
+
+function connectWith(protocol, options, transport) {
   return new signalR.HubConnectionBuilder()
-    .withUrl(`${server.url}/chat`, { transport: signalR.HttpTransportType.WebSockets, ...options })
+    .withUrl(`${server.url}/chat`, { transport: signalR.HttpTransportType[transport], ...options })
     .withHubProtocol(protocols[protocol]())
     .configureLogging(signalR.LogLevel.None)
     .build();
@@ -38,8 +47,9 @@ function nextCall(connection, method) {
   });
 }
 
-for (const protocol of Object.keys(protocols)) {
-  describe(`WebSockets with ${protocol}`, () => {
+for (const [transport, protocol] of combinations) {
+  const connect = (protocolName, options = {}) => connectWith(protocolName, options, transport);
+  describe(`${transport} with ${protocol}`, () => {
     test("connects and gets a connection id", async () => {
       const connection = connect(protocol);
       await connection.start();
@@ -122,14 +132,67 @@ for (const protocol of Object.keys(protocols)) {
       assert.equal(connection.state, signalR.HubConnectionState.Disconnected);
     });
 
-    test("skipNegotiation connects straight over WebSockets", async () => {
-      const connection = connect(protocol, { skipNegotiation: true });
+    test("the transport in use is the one asked for", async () => {
+      const connection = connect(protocol);
       await connection.start();
-      assert.equal(await connection.invoke("Echo", "direct"), "direct");
+      assert.equal(transportOf(connection), transport);
       await connection.stop();
     });
   });
 }
+
+function connect(protocol, options = {}) {
+  return connectWith(protocol, options, "WebSockets");
+}
+
+/** The transport a started HubConnection uses (read from the client's internals). */
+function transportOf(hubConnection) {
+  const names = {
+    WebSocketTransport: "WebSockets",
+    ServerSentEventsTransport: "ServerSentEvents",
+    LongPollingTransport: "LongPolling",
+  };
+  return names[hubConnection.connection.transport.constructor.name];
+}
+
+for (const protocol of Object.keys(protocols)) {
+  test(`skipNegotiation connects straight over WebSockets with ${protocol}`, async () => {
+    const connection = connect(protocol, { skipNegotiation: true });
+    await connection.start();
+    assert.equal(await connection.invoke("Echo", "direct"), "direct");
+    await connection.stop();
+  });
+}
+
+test("MessagePack over Server-Sent Events is refused: SSE carries text only", async () => {
+  const connection = connectWith("messagepack", {}, "ServerSentEvents");
+  await assert.rejects(connection.start(), /transports/);
+});
+
+test("a default client on a server without WebSockets falls back to Server-Sent Events, then Long Polling", async () => {
+  for (const [offered, expected] of [
+    ["sse,lp", "ServerSentEvents"],
+    ["lp", "LongPolling"],
+  ]) {
+    const limited = await startExample("chat", ["--transports", offered]);
+    try {
+      for (const protocol of Object.keys(protocols)) {
+        const connection = new signalR.HubConnectionBuilder()
+          .withUrl(`${limited.url}/chat`)
+          .withHubProtocol(protocols[protocol]())
+          .configureLogging(signalR.LogLevel.None)
+          .build();
+        await connection.start();
+        const want = protocol === "messagepack" ? "LongPolling" : expected;
+        assert.equal(transportOf(connection), want, `${protocol} with ${offered}`);
+        assert.equal(await connection.invoke("Add", 2, 3), 5);
+        await connection.stop();
+      }
+    } finally {
+      await limited.stop();
+    }
+  }
+});
 
 test("JSON and MessagePack clients receive the same broadcast", async () => {
   const json = connect("json");

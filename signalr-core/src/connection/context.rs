@@ -109,6 +109,7 @@ pub struct ConnectionContext {
     sender: OutboundSender,
     request: Parts,
     transport_binary_capable: bool,
+    inherent_keep_alive: bool,
 }
 
 impl ConnectionContext {
@@ -118,6 +119,7 @@ impl ConnectionContext {
         sender: OutboundSender,
         request: Parts,
         transport_binary_capable: bool,
+        inherent_keep_alive: bool,
     ) -> Self {
         ConnectionContext {
             shared,
@@ -125,7 +127,14 @@ impl ConnectionContext {
             sender,
             request,
             transport_binary_capable,
+            inherent_keep_alive,
         }
+    }
+
+    /// Whether the transport keeps the connection alive by itself (Long Polling), so that
+    /// protocol pings are neither needed nor expected.
+    pub fn has_inherent_keep_alive(&self) -> bool {
+        self.inherent_keep_alive
     }
 
     /// The public connection id (`connectionId` in negotiate).

@@ -3,10 +3,12 @@
 use super::manager::{ClaimError, ConnectionManager, HttpConnection};
 use super::negotiate::{negotiate, query_param};
 use super::options::{HttpConnectionOptions, TransportType};
-use super::ConnectionHandler;
-use crate::transport::websockets;
+use super::{ConnectionContext, ConnectionHandler};
+use crate::transport::long_polling::{self, LongPoll};
+use crate::transport::{http_send, server_sent_events, websockets};
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
@@ -117,25 +119,27 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
                 let Some(connection) = self.lookup(token.as_deref()) else {
                     return self.missing(token.as_deref());
                 };
-                match connection.transport() {
-                    Some(TransportType::WebSockets) => text(
+                if connection.transport() == Some(TransportType::WebSockets) {
+                    return text(
                         StatusCode::METHOD_NOT_ALLOWED,
                         "POST requests are not allowed for WebSocket connections.",
-                    ),
-                    _ => text(
-                        StatusCode::BAD_REQUEST,
-                        "No transport that accepts POST requests is connected.",
-                    ),
+                    );
                 }
+                let limit = self.inner.options.maximum_send_body_size;
+                http_send::send(&connection, request.into_body(), limit).await
             }
             Method::DELETE => {
-                let Some(_connection) = self.lookup(token.as_deref()) else {
+                let Some(connection) = self.lookup(token.as_deref()) else {
                     return self.missing(token.as_deref());
                 };
-                text(
-                    StatusCode::BAD_REQUEST,
-                    "Cannot terminate this connection using the DELETE endpoint.",
-                )
+                if connection.transport() != Some(TransportType::LongPolling) {
+                    return text(
+                        StatusCode::BAD_REQUEST,
+                        "Cannot terminate this connection using the DELETE endpoint.",
+                    );
+                }
+                self.inner.manager.remove(&connection.token);
+                text(StatusCode::ACCEPTED, "")
             }
             _ => text(StatusCode::METHOD_NOT_ALLOWED, ""),
         }
@@ -152,57 +156,78 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
         }
     }
 
+    /// Runs the handler on a claimed connection; the connection is disposed when it ends.
+    fn start_application(&self, connection: &HttpConnection, application: ConnectionContext) {
+        let handler = self.inner.handler.clone();
+        let manager = self.inner.manager.clone();
+        let token = connection.token.clone();
+        tokio::spawn(async move {
+            handler.on_connected(application).await;
+            manager.remove(&token);
+        });
+    }
+
+    /// The answer to a transport request that could not bind its connection.
+    fn refused(error: ClaimError) -> Response {
+        match error {
+            ClaimError::TransportChanged => text(
+                StatusCode::BAD_REQUEST,
+                "Cannot change transports mid-connection",
+            ),
+            ClaimError::AlreadyConnected => text(StatusCode::CONFLICT, ""),
+        }
+    }
+
+    fn not_enabled(transport: TransportType) -> Response {
+        let body = match transport {
+            TransportType::WebSockets => {
+                "WebSockets transport not supported by this end point type"
+            }
+            TransportType::ServerSentEvents => {
+                "ServerSentEvents transport not supported by this end point type"
+            }
+            TransportType::LongPolling => {
+                "LongPolling transport not supported by this end point type"
+            }
+        };
+        text(StatusCode::NOT_FOUND, body)
+    }
+
     async fn connect(&self, request: Request, token: Option<String>) -> Response {
         let (mut parts, _body) = request.into_parts();
         let upgrade = WebSocketUpgrade::from_request_parts(&mut parts, &()).await;
-        let Ok(upgrade) = upgrade else {
-            let sse = parts
-                .headers
-                .get(header::ACCEPT)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.contains("text/event-stream"));
-            return if sse {
-                text(
-                    StatusCode::NOT_FOUND,
-                    "ServerSentEvents transport not supported by this end point type",
-                )
-            } else if token.is_none() {
-                text(StatusCode::BAD_REQUEST, "Connection ID required")
-            } else {
-                text(
-                    StatusCode::NOT_FOUND,
-                    "LongPolling transport not supported by this end point type",
-                )
-            };
+        let transport = match &upgrade {
+            Ok(_) => TransportType::WebSockets,
+            Err(_) if accepts_event_stream(&parts) => TransportType::ServerSentEvents,
+            Err(_) => TransportType::LongPolling,
         };
-        if !self
-            .inner
-            .options
-            .transports
-            .contains(TransportType::WebSockets)
-        {
-            return text(
-                StatusCode::NOT_FOUND,
-                "WebSockets transport not supported by this end point type",
-            );
+        if !self.inner.options.transports.contains(transport) {
+            return Self::not_enabled(transport);
         }
-        let connection = match token {
+        let connection = match (&token, transport) {
             // skipNegotiation: a brand-new connection, id doubling as token.
-            None => self.inner.manager.create(0, &self.inner.options),
-            Some(token) => match self.inner.manager.get(&token) {
+            (None, TransportType::WebSockets) => self.inner.manager.create(0, &self.inner.options),
+            (token, _) => match self.lookup(token.as_deref()) {
                 Some(connection) => connection,
-                None => return text(StatusCode::NOT_FOUND, "No Connection with that ID"),
+                None => return self.missing(token.as_deref()),
             },
         };
+        match (upgrade, transport) {
+            (Ok(upgrade), _) => self.connect_websocket(upgrade, connection, parts),
+            (Err(_), TransportType::ServerSentEvents) => self.connect_sse(connection, parts),
+            (Err(_), _) => self.long_poll(connection, parts).await,
+        }
+    }
+
+    fn connect_websocket(
+        &self,
+        upgrade: WebSocketUpgrade,
+        connection: Arc<HttpConnection>,
+        parts: Parts,
+    ) -> Response {
         let claimed = match connection.claim(TransportType::WebSockets, parts) {
             Ok(claimed) => claimed,
-            Err(ClaimError::TransportChanged) => {
-                return text(
-                    StatusCode::BAD_REQUEST,
-                    "Cannot change transports mid-connection",
-                )
-            }
-            Err(ClaimError::AlreadyConnected) => return text(StatusCode::CONFLICT, ""),
+            Err(error) => return Self::refused(error),
         };
         let options = &self.inner.options;
         let upgrade = upgrade
@@ -210,24 +235,69 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
             .write_buffer_size(0)
             .max_message_size(options.websocket_max_message_size)
             .max_frame_size(options.websocket_max_message_size);
-        let manager = self.inner.manager.clone();
-        let failed_manager = manager.clone();
+        let this = self.clone();
+        let failed_manager = self.inner.manager.clone();
         let failed_token = connection.token.clone();
-        let handler = self.inner.handler.clone();
         let close_timeout = options.websocket_close_timeout;
         upgrade
             .on_failed_upgrade(move |_| failed_manager.remove(&failed_token))
             .on_upgrade(move |socket| async move {
-                let application = claimed.application;
-                let token = connection.token.clone();
-                let handler_manager = manager.clone();
-                let handler_token = token.clone();
-                tokio::spawn(async move {
-                    handler.on_connected(application).await;
-                    handler_manager.remove(&handler_token);
-                });
+                this.start_application(&connection, claimed.application);
                 websockets::run(socket, &connection, claimed.outbound_rx, close_timeout).await;
-                manager.remove(&token);
+                this.inner.manager.remove(&connection.token);
             })
     }
+
+    fn connect_sse(&self, connection: Arc<HttpConnection>, parts: Parts) -> Response {
+        let claimed = match connection.claim(TransportType::ServerSentEvents, parts) {
+            Ok(claimed) => claimed,
+            Err(error) => return Self::refused(error),
+        };
+        self.start_application(&connection, claimed.application);
+        let manager = self.inner.manager.clone();
+        let token = connection.token.clone();
+        server_sent_events::response(&connection, claimed.outbound_rx, move || {
+            manager.remove(&token)
+        })
+    }
+
+    async fn long_poll(&self, connection: Arc<HttpConnection>, parts: Parts) -> Response {
+        let long_poll = match connection.transport() {
+            None => {
+                let claimed = match connection.claim(TransportType::LongPolling, parts) {
+                    Ok(claimed) => claimed,
+                    Err(error) => return Self::refused(error),
+                };
+                connection.set_long_poll(Arc::new(LongPoll::new(claimed.outbound_rx)));
+                self.start_application(&connection, claimed.application);
+                connection.set_active(false);
+                return long_polling::first_poll();
+            }
+            Some(TransportType::LongPolling) => match connection.long_poll() {
+                Some(long_poll) => long_poll,
+                None => return text(StatusCode::NOT_FOUND, "No Connection with that ID"),
+            },
+            Some(_) => {
+                return text(
+                    StatusCode::BAD_REQUEST,
+                    "Cannot change transports mid-connection",
+                )
+            }
+        };
+        long_polling::poll(
+            &connection,
+            &long_poll,
+            self.inner.options.long_poll_timeout,
+        )
+        .await
+    }
+}
+
+fn accepts_event_stream(parts: &Parts) -> bool {
+    parts
+        .headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("text/event-stream"))
 }

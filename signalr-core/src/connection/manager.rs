@@ -2,12 +2,13 @@
 
 use super::context::{ConnectionContext, ConnectionShared, OutboundSender};
 use super::options::{HttpConnectionOptions, TransportType};
+use crate::transport::long_polling::LongPoll;
 use axum::http::request::Parts;
 use base64::Engine;
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
@@ -34,6 +35,9 @@ struct Pipes {
 struct State {
     transport: Option<TransportType>,
     pipes: Option<Pipes>,
+    /// When the connection last stopped having an active transport request (Long
+    /// Polling between polls); `None` while one is active.
+    idle_since: Option<Instant>,
 }
 
 /// One connection as the transports see it.
@@ -45,6 +49,8 @@ pub(crate) struct HttpConnection {
     /// Where transports (and POST sends) write received bytes.
     pub(crate) inbound_tx: mpsc::Sender<Bytes>,
     state: Mutex<State>,
+    /// The outgoing pipe shared by the polls of a Long Polling connection.
+    long_poll: OnceLock<Arc<LongPoll>>,
 }
 
 /// What a transport gets when it claims a connection.
@@ -76,12 +82,14 @@ impl HttpConnection {
             inbound_tx,
             state: Mutex::new(State {
                 transport: None,
+                idle_since: None,
                 pipes: Some(Pipes {
                     inbound_rx,
                     outbound_tx,
                     outbound_rx,
                 }),
             }),
+            long_poll: OnceLock::new(),
         }
     }
 
@@ -117,6 +125,7 @@ impl HttpConnection {
                 sender,
                 request,
                 binary_capable,
+                transport == TransportType::LongPolling,
             ),
         })
     }
@@ -124,6 +133,31 @@ impl HttpConnection {
     /// The transport bound to the connection, if any.
     pub(crate) fn transport(&self) -> Option<TransportType> {
         self.lock().transport
+    }
+
+    /// Keeps the Long Polling side of the outgoing pipe (once, on the first poll).
+    pub(crate) fn set_long_poll(&self, long_poll: Arc<LongPoll>) {
+        let _ = self.long_poll.set(long_poll);
+    }
+
+    /// The Long Polling side of the outgoing pipe, once the first poll set it.
+    pub(crate) fn long_poll(&self) -> Option<Arc<LongPoll>> {
+        self.long_poll.get().cloned()
+    }
+
+    /// Marks the start (`active`) or the end of a transport request, for the sweep.
+    pub(crate) fn set_active(&self, active: bool) {
+        self.lock().idle_since = if active { None } else { Some(Instant::now()) };
+    }
+
+    /// Whether the connection has gone without a transport for longer than `timeout`.
+    fn expired(&self, now: Instant, timeout: Duration) -> bool {
+        let state = self.lock();
+        let idle_since = match state.transport {
+            None => Some(self.created),
+            Some(_) => state.idle_since,
+        };
+        idle_since.is_some_and(|since| now.duration_since(since) > timeout)
     }
 }
 
@@ -191,19 +225,20 @@ impl ConnectionManager {
         });
     }
 
-    /// Disposes connections negotiated but never connected within `disconnect_timeout`.
+    /// Disposes connections that went without a transport request for longer than
+    /// `disconnect_timeout`: negotiated but never connected, or Long Polling with no poll.
     fn sweep(&self, disconnect_timeout: Duration) {
         let now = Instant::now();
         let expired: Vec<Arc<str>> = self
             .table()
             .iter()
-            .filter(|(_, c)| {
-                c.transport().is_none() && now.duration_since(c.created) > disconnect_timeout
-            })
+            .filter(|(_, c)| c.expired(now, disconnect_timeout))
             .map(|(token, _)| token.clone())
             .collect();
         for token in expired {
-            tracing::debug!("disposing a connection whose transport never connected");
+            tracing::debug!(
+                "disposing a connection inactive for longer than the disconnect timeout"
+            );
             self.remove(&token);
         }
     }

@@ -68,9 +68,9 @@ impl Transports {
     /// Long Polling only.
     pub const LONG_POLLING: Transports = Transports(4);
 
-    /// Every transport this version of the crate implements.
+    /// Every transport.
     pub fn all() -> Transports {
-        Transports::WEB_SOCKETS
+        Transports(7)
     }
 
     /// No transport at all.
@@ -124,6 +124,12 @@ pub struct HttpConnectionOptions {
     pub transport_max_buffer: usize,
     /// Largest WebSocket message accepted, in bytes. Default: 1 MiB.
     pub websocket_max_message_size: usize,
+    /// How long a long poll waits for data before answering empty
+    /// (`LongPolling.PollTimeout`). Default: 90 s.
+    pub long_poll_timeout: Duration,
+    /// Largest body of one HTTP POST send (Server-Sent Events and Long Polling), in
+    /// bytes; a larger one is refused with 413. Default: 1 MiB.
+    pub maximum_send_body_size: usize,
 }
 
 impl Default for HttpConnectionOptions {
@@ -136,6 +142,8 @@ impl Default for HttpConnectionOptions {
             application_max_buffer: 32,
             transport_max_buffer: 64,
             websocket_max_message_size: 1 << 20,
+            long_poll_timeout: Duration::from_secs(90),
+            maximum_send_body_size: 1 << 20,
         }
     }
 }

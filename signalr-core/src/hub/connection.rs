@@ -183,6 +183,7 @@ impl<'a, D: HubDispatcher> Session<'a, D> {
         let mut timeout_check = tokio::time::interval_at(Instant::now() + check_every, check_every);
         let mut last_received = Instant::now();
         let mut timeout_armed = false;
+        let inherent_keep_alive = connection.has_inherent_keep_alive();
         loop {
             // Dispatch every complete record while the parallelism limit allows.
             while in_flight.len() < max_parallel {
@@ -238,7 +239,7 @@ impl<'a, D: HubDispatcher> Session<'a, D> {
                         None => return End::Aborted,
                     }
                 }
-                _ = keep_alive.tick() => {
+                _ = keep_alive.tick(), if !inherent_keep_alive => {
                     if !self.sender.take_wrote_recently() {
                         let _ = self.sender.try_send(OutboundMessage::ping(self.protocol));
                     }

@@ -1,0 +1,38 @@
+//! `POST {path}?id=...`: client-to-server bytes for Server-Sent Events and Long Polling.
+
+use crate::connection::HttpConnection;
+use axum::body::Body;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+fn text(status: StatusCode, body: &'static str) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/plain")], body).into_response()
+}
+
+/// Copies the whole body into the connection's input: 200 once queued, 413 when larger
+/// than `limit`, 400 when the body could not be read, 404 when the connection ended.
+pub(crate) async fn send(connection: &HttpConnection, body: Body, limit: usize) -> Response {
+    let bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            let too_large = std::error::Error::source(&e)
+                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
+            return if too_large {
+                text(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large")
+            } else {
+                text(StatusCode::BAD_REQUEST, "Failed to read the request body")
+            };
+        }
+    };
+    if bytes.is_empty() {
+        return text(StatusCode::OK, "");
+    }
+    let closed = connection.shared.closed.clone();
+    tokio::select! {
+        sent = connection.inbound_tx.send(bytes) => match sent {
+            Ok(()) => text(StatusCode::OK, ""),
+            Err(_) => text(StatusCode::NOT_FOUND, "No Connection with that ID"),
+        },
+        () = closed.cancelled() => text(StatusCode::NOT_FOUND, "No Connection with that ID"),
+    }
+}
