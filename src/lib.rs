@@ -94,6 +94,40 @@ pub mod __private {
         call.complete_value(value)
     }
 
+    /// Completes `call` with a `Result<(), E>`: a void Completion for `Ok`.
+    pub fn complete_unit_result<E: Into<HubError>>(
+        call: &HubCall,
+        result: Result<(), E>,
+    ) -> CallOutcome {
+        call.complete_unit_result(result)
+    }
+
+    /// Takes the next upload stream of `call`.
+    pub fn upload<T: HubArgument>(
+        call: &mut HubCall,
+    ) -> Result<crate::hub::UploadStream<T>, CallOutcome> {
+        call.upload()
+    }
+
+    /// Sends a stream's items, then its Completion.
+    pub async fn complete_stream<S, T>(call: HubCall, stream: S) -> CallOutcome
+    where
+        S: futures_util::Stream<Item = T> + Send,
+        T: HubReturn + Send,
+    {
+        call.complete_stream(stream).await
+    }
+
+    /// Sends a fallible stream's items, then its Completion (an error one after an `Err`).
+    pub async fn complete_try_stream<S, T, E>(call: HubCall, stream: S) -> CallOutcome
+    where
+        S: futures_util::Stream<Item = Result<T, E>> + Send,
+        T: HubReturn + Send,
+        E: Into<HubError>,
+    {
+        call.complete_try_stream(stream).await
+    }
+
     /// Completes `call` with a `Result`.
     pub fn complete_result<T: HubReturn, E: Into<HubError>>(
         call: &HubCall,

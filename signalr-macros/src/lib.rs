@@ -47,7 +47,11 @@ fn expand(
 #[proc_macro_attribute]
 pub fn hub(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand(attr, item, |item| {
-        let model = model::parse(model::Side::Hub, item, &["into_server"])?;
+        let model = model::parse(
+            model::Side::Hub,
+            item,
+            &["into_server", "on_connected", "on_disconnected"],
+        )?;
         Ok(render_hub::render(model))
     })
 }

@@ -29,16 +29,85 @@ impl Side {
 pub(crate) enum ReturnKind {
     /// Nothing (`()` or no return type): a void Completion.
     Unit,
+    /// `Result<(), E>`: a void or an error Completion.
+    UnitResult(Type),
     /// `Result<T, E>`: a result or an error Completion.
     Result(Type),
     /// Any other type: a result Completion.
     Value(Type),
+    /// `impl Stream<Item = T>`: StreamItems then a Completion; `fallible` when `T` is a
+    /// `Result` (an `Err` ends the stream with an error).
+    Stream { item: Type, fallible: bool },
 }
 
-/// One wire-visible parameter.
+/// One parameter after `&self` (and the context).
 pub(crate) struct Param {
     pub(crate) name: Ident,
     pub(crate) ty: Type,
+    /// An `UploadStream<T>`: bound to a client stream, not to an argument.
+    pub(crate) upload: bool,
+}
+
+impl Method {
+    /// How many arguments the wire carries.
+    pub(crate) fn wire_parameters(&self) -> usize {
+        self.params.iter().filter(|p| !p.upload).count()
+    }
+
+    /// How many upload streams the method takes.
+    pub(crate) fn upload_streams(&self) -> usize {
+        self.params.iter().filter(|p| p.upload).count()
+    }
+}
+
+/// Whether the last path segment of `ty` is `name`.
+fn last_segment_is(ty: &Type, name: &str) -> bool {
+    match ty {
+        Type::Path(path) if path.qself.is_none() => path
+            .path
+            .segments
+            .last()
+            .is_some_and(|segment| segment.ident == name),
+        _ => false,
+    }
+}
+
+/// The first generic argument of the last path segment of `ty`, if it is a type.
+fn first_type_argument(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else { return None };
+    let segment = path.path.segments.last()?;
+    let syn::PathArguments::AngleBracketed(arguments) = &segment.arguments else {
+        return None;
+    };
+    arguments.args.iter().find_map(|arg| match arg {
+        syn::GenericArgument::Type(ty) => Some(ty),
+        _ => None,
+    })
+}
+
+/// For `impl Stream<Item = T> + ...`, the item type `T`.
+fn stream_item(ty: &Type) -> Option<Type> {
+    let Type::ImplTrait(impl_trait) = ty else {
+        return None;
+    };
+    impl_trait.bounds.iter().find_map(|bound| {
+        let syn::TypeParamBound::Trait(bound) = bound else {
+            return None;
+        };
+        let segment = bound.path.segments.last()?;
+        if segment.ident != "Stream" {
+            return None;
+        }
+        let syn::PathArguments::AngleBracketed(arguments) = &segment.arguments else {
+            return None;
+        };
+        arguments.args.iter().find_map(|arg| match arg {
+            syn::GenericArgument::AssocType(assoc) if assoc.ident == "Item" => {
+                Some(assoc.ty.clone())
+            }
+            _ => None,
+        })
+    })
 }
 
 /// One trait method.
@@ -91,23 +160,29 @@ fn is_context(ty: &Type) -> bool {
         .is_some_and(|segment| segment.ident == "Ctx")
 }
 
+fn is_unit(ty: &Type) -> bool {
+    matches!(ty, Type::Tuple(tuple) if tuple.elems.is_empty())
+}
+
 fn return_kind(output: &ReturnType) -> ReturnKind {
     match output {
         ReturnType::Default => ReturnKind::Unit,
-        ReturnType::Type(_, ty) => match &**ty {
-            Type::Tuple(tuple) if tuple.elems.is_empty() => ReturnKind::Unit,
-            Type::Path(path)
-                if path.qself.is_none()
-                    && path
-                        .path
-                        .segments
-                        .last()
-                        .is_some_and(|segment| segment.ident == "Result") =>
-            {
-                ReturnKind::Result((**ty).clone())
+        ReturnType::Type(_, ty) => {
+            if is_unit(ty) {
+                ReturnKind::Unit
+            } else if let Some(item) = stream_item(ty) {
+                let fallible = last_segment_is(&item, "Result");
+                ReturnKind::Stream { item, fallible }
+            } else if last_segment_is(ty, "Result") {
+                if first_type_argument(ty).is_some_and(is_unit) {
+                    ReturnKind::UnitResult((**ty).clone())
+                } else {
+                    ReturnKind::Result((**ty).clone())
+                }
+            } else {
+                ReturnKind::Value((**ty).clone())
             }
-            other => ReturnKind::Value(other.clone()),
-        },
+        }
     }
 }
 
@@ -220,9 +295,18 @@ fn method(side: Side, mut item: TraitItemFn, errors: &mut Errors) -> Option<Meth
             );
             continue;
         }
+        let upload = last_segment_is(&typed.ty, "UploadStream");
+        if upload && side == Side::Client {
+            fail(
+                typed.ty.span(),
+                "a client method cannot take an `UploadStream`: upload streams go from clients to hub methods".to_owned(),
+            );
+            continue;
+        }
         params.push(Param {
             name,
             ty: (*typed.ty).clone(),
+            upload,
         });
     }
     let (wire_name, wire_name_span) = match attributes.name {
@@ -230,20 +314,18 @@ fn method(side: Side, mut item: TraitItemFn, errors: &mut Errors) -> Option<Meth
         None => (pascal_case(&sig.ident.to_string()), sig.ident.span()),
     };
     let returns = return_kind(&sig.output);
-    if let (Side::Client, ReturnKind::Result(ty) | ReturnKind::Value(ty)) = (side, &returns) {
-        fail(
-            ty.span(),
-            "client results (a client method returning a value) are not supported yet: declare the method without a return type".to_owned(),
-        );
-    }
     if let ReturnType::Type(_, ty) = &sig.output {
-        if let Type::ImplTrait(ty) = &**ty {
-            fail(
+        match (&**ty, &returns, side) {
+            (Type::ImplTrait(ty), ReturnKind::Stream { .. }, Side::Client) => fail(
                 ty.span(),
-                format!(
-                    "a {what} cannot return `impl Trait` here: return a concrete serializable type"
-                ),
-            );
+                "a client method cannot return a stream: only hub methods stream to clients (a client method may return one value, a client result)".to_owned(),
+            ),
+            (Type::ImplTrait(_), ReturnKind::Stream { .. }, Side::Hub) => {}
+            (Type::ImplTrait(ty), _, _) => fail(
+                ty.span(),
+                format!("a {what} cannot return this `impl Trait`: return a concrete serializable type, or `impl Stream<Item = T>` to stream"),
+            ),
+            _ => {}
         }
     }
     ok.then(|| Method {

@@ -1,6 +1,6 @@
 //! Code generation for `#[hub_client]`: the typed methods on every `ClientProxy`.
 
-use crate::model::TraitModel;
+use crate::model::{ReturnKind, TraitModel};
 use crate::render_hub::desugar_async;
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -14,8 +14,27 @@ pub(crate) fn render(model: TraitModel) -> TokenStream {
     let mut implementations = Vec::new();
     for method in &methods {
         let mut declaration = method.item.clone();
-        declaration.sig.output =
-            parse_quote!(-> ::core::result::Result<(), ::signalr::hub::SendError>);
+        let result = match &method.returns {
+            ReturnKind::Unit => None,
+            ReturnKind::UnitResult(ty)
+            | ReturnKind::Result(ty)
+            | ReturnKind::Value(ty)
+            | ReturnKind::Stream { item: ty, .. } => Some(ty.clone()),
+        };
+        declaration.sig.output = match &result {
+            None => parse_quote!(-> ::core::result::Result<(), ::signalr::hub::SendError>),
+            Some(ty) => {
+                parse_quote!(-> ::core::result::Result<#ty, ::signalr::hub::ClientResultError>)
+            }
+        };
+        if result.is_some() {
+            declaration
+                .sig
+                .generics
+                .make_where_clause()
+                .predicates
+                .push(parse_quote!(Self: ::signalr::hub::SingleClientProxy));
+        }
         desugar_async(&mut declaration.sig);
         declarations.push(declaration.clone());
 
@@ -31,16 +50,34 @@ pub(crate) fn render(model: TraitModel) -> TokenStream {
         let checks = types.iter().map(|ty| {
             quote_spanned! {ty.span()=> ::signalr::__private::assert_client_argument::<#ty>(); }
         });
-        implementations.push(quote! {
-            fn #ident(
-                &self,
-                #(#names: #types),*
-            ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<(), ::signalr::hub::SendError>,
-            > + ::core::marker::Send {
-                #(#checks)*
-                async move { self.send(#wire_name, #arguments).await }
-            }
+        implementations.push(match &result {
+            None => quote! {
+                fn #ident(
+                    &self,
+                    #(#names: #types),*
+                ) -> impl ::core::future::Future<
+                    Output = ::core::result::Result<(), ::signalr::hub::SendError>,
+                > + ::core::marker::Send {
+                    #(#checks)*
+                    async move { self.send(#wire_name, #arguments).await }
+                }
+            },
+            Some(ty) => quote! {
+                fn #ident(
+                    &self,
+                    #(#names: #types),*
+                ) -> impl ::core::future::Future<
+                    Output = ::core::result::Result<#ty, ::signalr::hub::ClientResultError>,
+                > + ::core::marker::Send
+                where
+                    Self: ::signalr::hub::SingleClientProxy,
+                {
+                    #(#checks)*
+                    async move {
+                        <Self as ::signalr::hub::SingleClientProxy>::invoke(self, #wire_name, #arguments).await
+                    }
+                }
+            },
         });
     }
     item.items = declarations.into_iter().map(syn::TraitItem::Fn).collect();

@@ -11,9 +11,21 @@ use syn::spanned::Spanned;
 /// implementations may still write `async fn` and the runtime can run calls on any thread.
 pub(crate) fn desugar_async(sig: &mut syn::Signature) {
     sig.asyncness = None;
-    let output = match &sig.output {
+    let output = match &mut sig.output {
         syn::ReturnType::Default => quote!(()),
-        syn::ReturnType::Type(_, ty) => quote!(#ty),
+        syn::ReturnType::Type(_, ty) => {
+            // A returned `impl Stream` crosses threads with the call: it must be `Send`.
+            if let syn::Type::ImplTrait(impl_trait) = &mut **ty {
+                let has_send = impl_trait.bounds.iter().any(|bound| {
+                    matches!(bound, syn::TypeParamBound::Trait(t)
+                        if t.path.segments.last().is_some_and(|s| s.ident == "Send"))
+                });
+                if !has_send {
+                    impl_trait.bounds.push(parse_quote!(::core::marker::Send));
+                }
+            }
+            quote!(#ty)
+        }
     };
     sig.output = parse_quote! {
         -> impl ::core::future::Future<Output = #output> + ::core::marker::Send
@@ -35,9 +47,16 @@ pub(crate) fn render(model: TraitModel) -> TokenStream {
         declarations.push(declaration);
 
         let wire_name = &method.wire_name;
-        let parameters = method.params.len();
+        let parameters = method.wire_parameters();
+        let upload_streams = method.upload_streams();
+        let streaming = matches!(method.returns, ReturnKind::Stream { .. });
         infos.push(quote! {
-            ::signalr::hub::MethodInfo { name: #wire_name, parameters: #parameters }
+            ::signalr::hub::MethodInfo {
+                name: #wire_name,
+                parameters: #parameters,
+                upload_streams: #upload_streams,
+                streaming: #streaming,
+            }
         });
 
         let ident = &method.ident;
@@ -45,8 +64,13 @@ pub(crate) fn render(model: TraitModel) -> TokenStream {
         let decode = method.params.iter().map(|param| {
             let name = &param.name;
             let ty = &param.ty;
+            let take = if param.upload {
+                quote_spanned!(ty.span()=> ::signalr::__private::upload(&mut call))
+            } else {
+                quote_spanned!(ty.span()=> ::signalr::__private::argument::<#ty>(&mut call))
+            };
             quote_spanned! {ty.span()=>
-                let #name: #ty = match ::signalr::__private::argument::<#ty>(&mut call) {
+                let #name: #ty = match #take {
                     ::core::result::Result::Ok(value) => value,
                     ::core::result::Result::Err(outcome) => return outcome,
                 };
@@ -63,6 +87,21 @@ pub(crate) fn render(model: TraitModel) -> TokenStream {
             },
             ReturnKind::Result(ty) => quote_spanned! {ty.span()=>
                 ::signalr::__private::complete_result(&call, __value)
+            },
+            ReturnKind::UnitResult(ty) => quote_spanned! {ty.span()=>
+                ::signalr::__private::complete_unit_result(&call, __value)
+            },
+            ReturnKind::Stream {
+                item,
+                fallible: false,
+            } => quote_spanned! {item.span()=>
+                ::signalr::__private::complete_stream(call, __value).await
+            },
+            ReturnKind::Stream {
+                item,
+                fallible: true,
+            } => quote_spanned! {item.span()=>
+                ::signalr::__private::complete_try_stream(call, __value).await
             },
         };
         arms.push(quote! {
@@ -83,6 +122,32 @@ pub(crate) fn render(model: TraitModel) -> TokenStream {
     let into_server_doc = format!(
         "Wraps this implementation of [`{trait_ident}`] into a [`HubServer`](::signalr::hub::HubServer), ready to mount on a router."
     );
+    item.items.push(parse_quote! {
+        /// Runs once a connection completed its handshake, before any of its calls.
+        /// Returning an error refuses the connection (the client gets a Close message).
+        /// Provided by `#[hub]`: override it in your `impl` to use it.
+        fn on_connected(
+            &self,
+            cx: &::signalr::hub::Ctx,
+        ) -> impl ::core::future::Future<
+            Output = ::core::result::Result<(), ::signalr::hub::HubError>,
+        > + ::core::marker::Send {
+            let _ = cx;
+            async { ::core::result::Result::Ok(()) }
+        }
+    });
+    item.items.push(parse_quote! {
+        /// Runs once a connection ended, with the reason. Provided by `#[hub]`: override
+        /// it in your `impl` to use it.
+        fn on_disconnected(
+            &self,
+            cx: &::signalr::hub::Ctx,
+            reason: &::signalr::hub::DisconnectReason,
+        ) -> impl ::core::future::Future<Output = ()> + ::core::marker::Send {
+            let _ = (cx, reason);
+            async {}
+        }
+    });
     item.items.push(parse_quote! {
         #[doc = #into_server_doc]
         fn into_server(self) -> ::signalr::hub::HubServer<#dispatcher<Self>>
@@ -124,6 +189,21 @@ pub(crate) fn render(model: TraitModel) -> TokenStream {
                         call.complete_error(::signalr::hub::HubError::new("Method does not exist."))
                     }),
                 }
+            }
+
+            fn on_connected<'a>(
+                &'a self,
+                cx: &'a ::signalr::hub::Ctx,
+            ) -> ::signalr::hub::BoxFuture<'a, ::core::result::Result<(), ::signalr::hub::HubError>> {
+                ::std::boxed::Box::pin(<H as #trait_ident>::on_connected(&self.0, cx))
+            }
+
+            fn on_disconnected<'a>(
+                &'a self,
+                cx: &'a ::signalr::hub::Ctx,
+                reason: &'a ::signalr::hub::DisconnectReason,
+            ) -> ::signalr::hub::BoxFuture<'a, ()> {
+                ::std::boxed::Box::pin(<H as #trait_ident>::on_disconnected(&self.0, cx, reason))
             }
         }
     }

@@ -116,7 +116,7 @@ for (const [transport, protocol] of combinations) {
 
       const again = nextCall(alice, "ReceiveMessage");
       const againBob = nextCall(bob, "ReceiveMessage");
-      assert.equal(await bob.invoke("SendMessage", "bob", "hi from invoke"), null);
+      assert.equal(await bob.invoke("SendMessage", "bob", "hi from invoke"), undefined, "a void Completion");
       assert.deepEqual(await again, ["bob", "hi from invoke"]);
       assert.deepEqual(await againBob, ["bob", "hi from invoke"]);
       await alice.stop();

@@ -107,7 +107,7 @@ pub struct ConnectionContext {
     pub(crate) shared: Arc<ConnectionShared>,
     inbound: mpsc::Receiver<Bytes>,
     sender: OutboundSender,
-    request: Parts,
+    request: Arc<Parts>,
     transport_binary_capable: bool,
     inherent_keep_alive: bool,
 }
@@ -125,7 +125,7 @@ impl ConnectionContext {
             shared,
             inbound,
             sender,
-            request,
+            request: Arc::new(request),
             transport_binary_capable,
             inherent_keep_alive,
         }
@@ -184,6 +184,11 @@ impl ConnectionContext {
     /// The HTTP request that connected the transport (headers, URI, extensions).
     pub fn request(&self) -> &Parts {
         &self.request
+    }
+
+    /// The request parts, shared.
+    pub fn request_arc(&self) -> Arc<Parts> {
+        self.request.clone()
     }
 
     /// A token that fires when the connection is torn down.

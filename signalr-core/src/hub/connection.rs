@@ -1,24 +1,35 @@
 //! One hub connection from handshake to close: reads records, dispatches invocations,
-//! keeps the connection alive and times out silent clients.
+//! feeds upload streams, routes client results, keeps the connection alive and times out
+//! silent clients.
 
 use super::context::Ctx;
-use super::dispatcher::{CallOutcome, HubCall, HubDispatcher};
+use super::dispatcher::{BoxFuture, CallOutcome, CallParts, HubCall, HubDispatcher, MethodInfo};
 use super::error::with_detail;
+use super::filter::{connected_chain, disconnected_chain, invocation_chain, InvocationContext};
+use super::lifecycle::DisconnectReason;
 use super::lifetime::HubConnectionHandle;
 use super::server::HubShared;
+use super::streaming::{upload_channel, UploadEvent};
 use crate::connection::{ConnectionContext, OutboundSender};
 use crate::protocol::{
     parse_handshake_request, parse_message, write_handshake_error, write_handshake_success,
-    CompletionBody, HandshakeError, HandshakeRequest, HubMessage, HubProtocol, InvocationMessage,
-    OutboundMessage, RecordReader,
+    CompletionBody, CompletionMessage, CompletionOutcome, HandshakeError, HandshakeRequest,
+    HubMessage, HubProtocol, InvocationMessage, OutboundMessage, RecordReader,
 };
 use bytes::{Bytes, BytesMut};
 use futures_util::stream::{FuturesUnordered, StreamExt};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
 
 /// Generic text of the Close sent when the server ends a connection because of an error.
 const CLOSED_WITH_ERROR: &str = "Connection closed with an error.";
+
+/// Invocations read ahead and queued behind the parallelism limit before the connection
+/// stops reading (messages behind them, such as client results, keep flowing until then).
+const MAX_QUEUED_INVOCATIONS: usize = 32;
 
 /// Runs the hub protocol on `connection` until it ends.
 pub(crate) async fn run<D: HubDispatcher>(
@@ -27,6 +38,7 @@ pub(crate) async fn run<D: HubDispatcher>(
 ) {
     let options = &hub.options;
     let sender = connection.sender().clone();
+    let detailed = options.enable_detailed_errors;
     let handshake = tokio::time::timeout(
         options.handshake_timeout,
         read_handshake(&mut connection, options.maximum_receive_message_size),
@@ -38,7 +50,7 @@ pub(crate) async fn run<D: HubDispatcher>(
         Err(None) => return,
         Err(Some(error)) => {
             tracing::debug!(%error, "handshake failed");
-            let _ = sender.send(write_handshake_error(&error)).await;
+            let _ = sender.send(write_handshake_error(&error, detailed)).await;
             return;
         }
     };
@@ -53,7 +65,7 @@ pub(crate) async fn run<D: HubDispatcher>(
         None
     };
     if let Some(error) = refusal {
-        let _ = sender.send(write_handshake_error(&error)).await;
+        let _ = sender.send(write_handshake_error(&error, detailed)).await;
         return;
     }
     if sender.send(write_handshake_success()).await.is_err() {
@@ -63,32 +75,68 @@ pub(crate) async fn run<D: HubDispatcher>(
     reader.push(&leftover);
 
     let connection_id = connection.connection_id_arc();
+    let user_id: Option<Arc<str>> = hub.users.user_id(connection.request()).map(Arc::from);
     hub.lifetime.add(
         connection_id.clone(),
         HubConnectionHandle {
             sender: sender.clone(),
             protocol,
         },
+        user_id.clone(),
     );
     let cx = Ctx::new(
         connection_id.clone(),
+        user_id,
         hub.lifetime.clone(),
-        Arc::new(connection.request().clone()),
+        connection.request_arc(),
         connection.closed(),
         connection.abort_token(),
     );
-    let end = Session {
-        hub: &hub,
-        cx: &cx,
-        sender: &sender,
-        protocol,
+    let filters = &options.filters.0;
+    let connected =
+        connected_chain(filters, &cx, Box::new(|| hub.dispatcher.on_connected(&cx))).await;
+    if let Err(error) = connected {
+        tracing::debug!(%error, "on_connected refused the connection");
+        hub.lifetime.remove(&connection_id);
+        let text = with_detail(CLOSED_WITH_ERROR.to_owned(), error.detail(detailed));
+        let _ = sender.try_send(encode_close(protocol, Some(&text), false));
+        return;
     }
-    .run(&mut connection, reader)
-    .await;
+    let end = Session::new(&hub, &cx, &sender, protocol)
+        .run(&mut connection, reader)
+        .await;
     hub.lifetime.remove(&connection_id);
-    if let Some(close) = end.close_message(options.enable_detailed_errors) {
-        let _ = sender.try_send(close.encode_close(protocol));
+    let reason = match &end {
+        End::TransportClosed => DisconnectReason::Closed,
+        End::Aborted => DisconnectReason::Aborted,
+        End::Error(detail) => DisconnectReason::Error(detail.clone()),
+    };
+    match end {
+        End::TransportClosed => {}
+        End::Aborted => {
+            let _ = sender.try_send(encode_close(protocol, None, false));
+        }
+        End::Error(detail) => {
+            let text = with_detail(CLOSED_WITH_ERROR.to_owned(), detailed.then_some(detail));
+            let _ = sender.try_send(encode_close(protocol, Some(&text), true));
+        }
     }
+    connection.abort();
+    disconnected_chain(
+        filters,
+        &cx,
+        &reason,
+        Box::new(|| hub.dispatcher.on_disconnected(&cx, &reason)),
+    )
+    .await;
+}
+
+fn encode_close(protocol: HubProtocol, error: Option<&str>, allow_reconnect: bool) -> Bytes {
+    let close: OutboundMessage<'_, ()> = OutboundMessage::Close {
+        error,
+        allow_reconnect,
+    };
+    close.encode(protocol).unwrap_or_default()
 }
 
 /// Reads until the handshake record is complete.
@@ -126,38 +174,19 @@ enum End {
     Error(String),
 }
 
-struct CloseText {
-    error: Option<String>,
-    allow_reconnect: bool,
+/// What to clean up when a call finishes.
+struct Finished {
+    outcome: CallOutcome,
+    stream_id: Option<String>,
+    upload_ids: Vec<String>,
 }
 
-impl CloseText {
-    fn encode_close(&self, protocol: HubProtocol) -> Bytes {
-        let close: OutboundMessage<'_, ()> = OutboundMessage::Close {
-            error: self.error.as_deref(),
-            allow_reconnect: self.allow_reconnect,
-        };
-        close.encode(protocol).unwrap_or_default()
-    }
-}
+type CallFuture<'a> = BoxFuture<'a, Finished>;
 
-impl End {
-    fn close_message(&self, detailed: bool) -> Option<CloseText> {
-        match self {
-            End::TransportClosed => None,
-            End::Aborted => Some(CloseText {
-                error: None,
-                allow_reconnect: false,
-            }),
-            End::Error(detail) => Some(CloseText {
-                error: Some(with_detail(
-                    CLOSED_WITH_ERROR.to_owned(),
-                    detailed.then(|| detail.clone()),
-                )),
-                allow_reconnect: true,
-            }),
-        }
-    }
+/// An upload event waiting for room in its stream's buffer.
+struct BlockedUpload {
+    tx: mpsc::Sender<UploadEvent>,
+    event: UploadEvent,
 }
 
 struct Session<'a, D: HubDispatcher> {
@@ -165,12 +194,42 @@ struct Session<'a, D: HubDispatcher> {
     cx: &'a Ctx,
     sender: &'a OutboundSender,
     protocol: HubProtocol,
+    /// Open upload streams, by stream id.
+    uploads: HashMap<String, mpsc::Sender<UploadEvent>>,
+    /// Running streaming invocations, by invocation id.
+    streams: HashMap<String, CancellationToken>,
+    /// Non-streaming calls, at most `MaximumParallelInvocationsPerClient` at once.
+    unary: FuturesUnordered<CallFuture<'a>>,
+    /// Calls waiting for a free slot.
+    queued: VecDeque<CallFuture<'a>>,
+    /// Streaming and upload calls: they run concurrently with everything else.
+    concurrent: FuturesUnordered<CallFuture<'a>>,
+    blocked_upload: Option<BlockedUpload>,
 }
 
 impl<'a, D: HubDispatcher> Session<'a, D> {
-    async fn run(self, connection: &mut ConnectionContext, mut reader: RecordReader) -> End {
+    fn new(
+        hub: &'a HubShared<D>,
+        cx: &'a Ctx,
+        sender: &'a OutboundSender,
+        protocol: HubProtocol,
+    ) -> Self {
+        Session {
+            hub,
+            cx,
+            sender,
+            protocol,
+            uploads: HashMap::new(),
+            streams: HashMap::new(),
+            unary: FuturesUnordered::new(),
+            queued: VecDeque::new(),
+            concurrent: FuturesUnordered::new(),
+            blocked_upload: None,
+        }
+    }
+
+    async fn run(mut self, connection: &mut ConnectionContext, mut reader: RecordReader) -> End {
         let options = &self.hub.options;
-        let mut in_flight = FuturesUnordered::new();
         let max_parallel = options.maximum_parallel_invocations_per_client.max(1);
         let mut keep_alive = tokio::time::interval_at(
             Instant::now() + options.keep_alive_interval,
@@ -184,48 +243,71 @@ impl<'a, D: HubDispatcher> Session<'a, D> {
         let mut last_received = Instant::now();
         let mut timeout_armed = false;
         let inherent_keep_alive = connection.has_inherent_keep_alive();
-        loop {
-            // Dispatch every complete record while the parallelism limit allows.
-            while in_flight.len() < max_parallel {
+        let result = 'session: loop {
+            while self.unary.len() < max_parallel {
+                match self.queued.pop_front() {
+                    Some(call) => self.unary.push(call),
+                    None => break,
+                }
+            }
+            // Handle every complete record, unless an upload stream or the queue is full.
+            while self.blocked_upload.is_none() && self.queued.len() < MAX_QUEUED_INVOCATIONS {
                 let record = match reader.next_record() {
                     Ok(Some(record)) => record,
                     Ok(None) => break,
-                    Err(e) => return End::Error(format!("InvalidDataException: {e}")),
+                    Err(e) => return self.finish(End::Error(format!("InvalidDataException: {e}"))),
                 };
                 let message = match parse_message(self.protocol, record) {
                     Ok(Some(message)) => message,
                     Ok(None) => continue,
-                    Err(e) => return End::Error(format!("InvalidDataException: {e}")),
+                    Err(e) => return self.finish(End::Error(format!("InvalidDataException: {e}"))),
                 };
                 match message {
                     HubMessage::Ping => timeout_armed = true,
-                    HubMessage::Close(_) => return End::TransportClosed,
-                    HubMessage::Invocation(invocation) => {
-                        if let Some(call) = self.invocation(invocation, false).await {
-                            in_flight.push(self.hub.dispatcher.dispatch(self.cx, call));
-                        }
-                    }
+                    HubMessage::Close(_) => break 'session End::TransportClosed,
+                    HubMessage::Invocation(invocation) => self.invocation(invocation, false).await,
                     HubMessage::StreamInvocation(invocation) => {
-                        if let Some(call) = self.invocation(invocation, true).await {
-                            in_flight.push(self.hub.dispatcher.dispatch(self.cx, call));
+                        self.invocation(invocation, true).await
+                    }
+                    HubMessage::StreamItem(item) => {
+                        if let Some(tx) = self.uploads.get(&item.invocation_id) {
+                            self.feed_upload(tx.clone(), UploadEvent::Item(item.item));
+                        } else {
+                            tracing::debug!("ignoring a StreamItem for no open upload stream");
                         }
                     }
-                    HubMessage::StreamItem(_)
-                    | HubMessage::Completion(_)
-                    | HubMessage::CancelInvocation { .. }
-                    | HubMessage::Ack { .. }
-                    | HubMessage::Sequence { .. } => {
-                        tracing::debug!("ignoring a message for no known stream or invocation");
+                    HubMessage::Completion(completion) => self.completion(completion),
+                    HubMessage::CancelInvocation { invocation_id } => {
+                        if let Some(cancel) = self.streams.get(&invocation_id) {
+                            cancel.cancel();
+                        }
+                    }
+                    HubMessage::Ack { .. } | HubMessage::Sequence { .. } => {}
+                }
+                while self.unary.len() < max_parallel {
+                    match self.queued.pop_front() {
+                        Some(call) => self.unary.push(call),
+                        None => break,
                     }
                 }
             }
-            let can_read = in_flight.len() < max_parallel;
+            let can_read =
+                self.blocked_upload.is_none() && self.queued.len() < MAX_QUEUED_INVOCATIONS;
             tokio::select! {
-                Some(outcome) = in_flight.next(), if !in_flight.is_empty() => {
-                    let CallOutcome { completion } = outcome;
-                    if let Some(bytes) = completion {
-                        if self.sender.send(bytes).await.is_err() {
-                            return End::TransportClosed;
+                Some(finished) = self.unary.next(), if !self.unary.is_empty() => {
+                    if self.finished(finished).await.is_err() {
+                        break End::TransportClosed;
+                    }
+                }
+                Some(finished) = self.concurrent.next(), if !self.concurrent.is_empty() => {
+                    if self.finished(finished).await.is_err() {
+                        break End::TransportClosed;
+                    }
+                }
+                permit = upload_room(&self.blocked_upload) => {
+                    if let Some(blocked) = self.blocked_upload.take() {
+                        if let Some(permit) = permit {
+                            permit.send(blocked.event);
                         }
                     }
                 }
@@ -235,8 +317,8 @@ impl<'a, D: HubDispatcher> Session<'a, D> {
                             last_received = Instant::now();
                             reader.push(&chunk);
                         }
-                        None if connection.is_transport_closed() => return End::TransportClosed,
-                        None => return End::Aborted,
+                        None if connection.is_transport_closed() => break End::TransportClosed,
+                        None => break End::Aborted,
                     }
                 }
                 _ = keep_alive.tick(), if !inherent_keep_alive => {
@@ -247,40 +329,118 @@ impl<'a, D: HubDispatcher> Session<'a, D> {
                 _ = timeout_check.tick() => {
                     // While invocations run the client's silence is expected (its next
                     // message may wait behind them), so the clock only counts when idle.
-                    if !in_flight.is_empty() {
+                    if !self.unary.is_empty() {
                         last_received = Instant::now();
                     } else if timeout_armed && last_received.elapsed() > options.client_timeout_interval {
-                        return End::Error(format!(
+                        break End::Error(format!(
                             "TimeoutException: Client hasn't sent a message/ping within the configured {}s ClientTimeoutInterval.",
                             options.client_timeout_interval.as_secs_f64()
                         ));
                     }
                 }
             }
+        };
+        self.finish(result)
+    }
+
+    fn finish(self, end: End) -> End {
+        for cancel in self.streams.values() {
+            cancel.cancel();
+        }
+        end
+    }
+
+    /// Writes a finished call's Completion and forgets its streams.
+    async fn finished(&mut self, finished: Finished) -> Result<(), ()> {
+        if let Some(id) = finished.stream_id {
+            self.streams.remove(&id);
+        }
+        for id in finished.upload_ids {
+            self.uploads.remove(&id);
+        }
+        match finished.outcome.completion {
+            Some(bytes) => self.sender.send(bytes).await.map_err(|_| ()),
+            None => Ok(()),
         }
     }
 
-    /// Resolves the target of an invocation; answers the failures itself.
-    async fn invocation(&self, invocation: InvocationMessage, streaming: bool) -> Option<HubCall> {
+    /// Queues an upload event, or parks it (and stops reading) while its buffer is full.
+    fn feed_upload(&mut self, tx: mpsc::Sender<UploadEvent>, event: UploadEvent) {
+        match tx.try_send(event) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(event)) => {
+                self.blocked_upload = Some(BlockedUpload { tx, event });
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
+    }
+
+    /// A Completion ends an upload stream, or answers a client result.
+    fn completion(&mut self, completion: CompletionMessage) {
+        let CompletionMessage {
+            invocation_id,
+            outcome,
+        } = completion;
+        if let Some(tx) = self.uploads.remove(&invocation_id) {
+            if let CompletionOutcome::Error(text) = outcome {
+                self.feed_upload(tx, UploadEvent::Error(text));
+            }
+            return;
+        }
+        let connection_id = self.cx.connection_id();
+        if !self
+            .hub
+            .lifetime
+            .results
+            .complete(connection_id, &invocation_id, outcome)
+        {
+            tracing::debug!("ignoring a Completion for no upload stream or client result");
+        }
+    }
+
+    /// Answers a refused invocation with an error Completion (when it has an id).
+    async fn answer_error(&mut self, invocation_id: Option<&str>, text: &str) {
+        let Some(id) = invocation_id else { return };
+        let completion = OutboundMessage::Completion {
+            invocation_id: id,
+            body: CompletionBody::<()>::Error(text),
+        };
+        if let Ok(bytes) = completion.encode(self.protocol) {
+            let _ = self.sender.send(bytes).await;
+        }
+    }
+
+    /// Checks an invocation against the method table and starts it; answers the failures.
+    async fn invocation(&mut self, invocation: InvocationMessage, streaming: bool) {
         let InvocationMessage {
             invocation_id,
             target,
             arguments,
+            stream_ids,
             ..
         } = invocation;
         let detailed = self.hub.options.enable_detailed_errors;
-        let found = D::METHODS
-            .iter()
-            .enumerate()
-            .find(|(_, m)| m.name.eq_ignore_ascii_case(&target));
-        let error = match found {
-            None => Some(format!(
+        let id = invocation_id.as_deref();
+        let Some((index, method)) = find_method::<D>(&target) else {
+            let text = format!(
                 "Failed to invoke '{target}' due to an error on the server. HubException: Method does not exist."
-            )),
-            Some(_) if streaming => Some(format!(
+            );
+            return self.answer_error(id, &text).await;
+        };
+        if method.streaming && !streaming {
+            let text = format!(
+                "The client attempted to invoke the streaming '{target}' method with a non-streaming invocation."
+            );
+            return self.answer_error(id, &text).await;
+        }
+        if streaming && !method.streaming {
+            let text = format!(
                 "The client attempted to invoke the non-streaming '{target}' method with a streaming invocation."
-            )),
-            Some((_, method)) if method.parameters != arguments.len() => Some(with_detail(
+            );
+            return self.answer_error(id, &text).await;
+        }
+        if method.parameters != arguments.len() {
+            let text = with_detail(
                 format!("Failed to invoke '{target}' due to an error on the server."),
                 detailed.then(|| {
                     format!(
@@ -289,31 +449,105 @@ impl<'a, D: HubDispatcher> Session<'a, D> {
                         method.parameters
                     )
                 }),
-            )),
-            Some(_) => None,
-        };
-        match (error, found) {
-            (None, Some((index, method))) => Some(HubCall::new(
-                index,
-                method.name,
-                invocation_id,
-                self.protocol,
-                arguments,
-                detailed,
-            )),
-            (Some(text), _) => {
-                if let Some(id) = invocation_id.as_deref() {
-                    let completion = OutboundMessage::Completion {
-                        invocation_id: id,
-                        body: CompletionBody::<()>::Error(&text),
-                    };
-                    if let Ok(bytes) = completion.encode(self.protocol) {
-                        let _ = self.sender.send(bytes).await;
-                    }
-                }
-                None
+            );
+            return self.answer_error(id, &text).await;
+        }
+        if method.upload_streams != stream_ids.len() {
+            let text = format!(
+                "An unexpected error occurred invoking '{target}' on the server. HubException: Client sent {} stream(s), Hub method expects {}.",
+                stream_ids.len(),
+                method.upload_streams
+            );
+            return self.answer_error(id, &text).await;
+        }
+        let cancel = self.cx.connection_closed().child_token();
+        if streaming {
+            let stream_id = invocation_id.clone().unwrap_or_default();
+            if self.streams.contains_key(&stream_id) {
+                let text = format!("Invocation ID '{stream_id}' is already in use.");
+                return self.answer_error(id, &text).await;
             }
-            (None, None) => None,
+            self.streams.insert(stream_id, cancel.clone());
+        }
+        let mut uploads = VecDeque::with_capacity(stream_ids.len());
+        for stream_id in &stream_ids {
+            let (tx, source) = upload_channel(self.hub.options.stream_buffer_capacity);
+            self.uploads.insert(stream_id.clone(), tx);
+            uploads.push_back(source);
+        }
+        let call = HubCall::new(CallParts {
+            method: index,
+            target,
+            invocation_id: invocation_id.clone(),
+            protocol: self.protocol,
+            arguments,
+            uploads,
+            detailed_errors: detailed,
+            sender: self.sender.clone(),
+            cancel,
+        });
+        let future = self.call(
+            call,
+            streaming.then(|| invocation_id.unwrap_or_default()),
+            stream_ids,
+        );
+        if streaming || method.upload_streams > 0 {
+            self.concurrent.push(future);
+        } else {
+            self.queued.push_back(future);
         }
     }
+
+    /// The future of one call, through the hub's filters.
+    fn call(
+        &self,
+        call: HubCall,
+        stream_id: Option<String>,
+        upload_ids: Vec<String>,
+    ) -> CallFuture<'a> {
+        let hub = self.hub;
+        let cx = self.cx;
+        Box::pin(async move {
+            let filters = &hub.options.filters.0;
+            let outcome = if filters.is_empty() {
+                hub.dispatcher.dispatch(cx, call).await
+            } else {
+                let responder = call.responder();
+                let method = call.target().to_owned();
+                let arguments = call.remaining_arguments().to_vec();
+                let invocation = InvocationContext {
+                    cx,
+                    method: &method,
+                    arguments: &arguments,
+                };
+                let last = Box::new(move || -> BoxFuture<'_, _> {
+                    Box::pin(async move { Ok(hub.dispatcher.dispatch(cx, call).await) })
+                });
+                match invocation_chain(filters, &invocation, last).await {
+                    Ok(outcome) => outcome,
+                    Err(error) => responder.complete_error(error),
+                }
+            };
+            Finished {
+                outcome,
+                stream_id,
+                upload_ids,
+            }
+        })
+    }
+}
+
+/// Resolves when the parked upload event's stream has room again.
+async fn upload_room(blocked: &Option<BlockedUpload>) -> Option<mpsc::OwnedPermit<UploadEvent>> {
+    match blocked {
+        Some(blocked) => blocked.tx.clone().reserve_owned().await.ok(),
+        None => std::future::pending().await,
+    }
+}
+
+fn find_method<D: HubDispatcher>(target: &str) -> Option<(usize, &'static MethodInfo)> {
+    D::METHODS
+        .iter()
+        .enumerate()
+        .find(|(_, m)| m.name.eq_ignore_ascii_case(target))
 }

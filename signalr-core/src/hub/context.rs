@@ -1,19 +1,25 @@
 //! What hub code can reach: [`Ctx`] inside a hub method, [`HubContext`] anywhere else.
 
+use super::lifecycle::Items;
 use super::lifetime::HubLifetimeManager;
-use super::proxy::{CallerClients, HubClients, TargetBuilder};
+use super::proxy::{CallerClients, Groups, HubClients};
 use axum::http::request::Parts;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
-/// The context of a hub method call (modelling `Hub.Context` and `Hub.Clients`): who is
-/// calling, and typed proxies to reach clients.
+/// The context of a hub method call (modelling `Hub.Context`, `Hub.Clients` and
+/// `Hub.Groups`): who is calling, and typed proxies to reach clients.
 ///
-/// A hub method receives it when its first parameter after `&self` is `&Ctx`.
+/// A hub method receives it when its first parameter after `&self` is `&Ctx`. One `Ctx`
+/// lives as long as its connection: every call of that connection sees the same
+/// [`items`](Self::items).
 #[derive(Debug)]
 pub struct Ctx {
     connection_id: Arc<str>,
+    user_id: Option<Arc<str>>,
     clients: CallerClients,
+    groups: Groups,
+    items: Items,
     request: Arc<Parts>,
     closed: CancellationToken,
     abort: CancellationToken,
@@ -22,6 +28,7 @@ pub struct Ctx {
 impl Ctx {
     pub(crate) fn new(
         connection_id: Arc<str>,
+        user_id: Option<Arc<str>>,
         manager: Arc<HubLifetimeManager>,
         request: Arc<Parts>,
         closed: CancellationToken,
@@ -29,10 +36,15 @@ impl Ctx {
     ) -> Self {
         Ctx {
             clients: CallerClients {
-                targets: TargetBuilder { manager },
+                clients: HubClients {
+                    manager: manager.clone(),
+                },
                 caller: connection_id.clone(),
             },
+            groups: Groups { manager },
+            items: Items::default(),
             connection_id,
+            user_id,
             request,
             closed,
             abort,
@@ -44,9 +56,24 @@ impl Ctx {
         &self.connection_id
     }
 
-    /// Proxies for the caller, the others, everyone, or chosen connections.
+    /// The caller's user id, from the hub's `UserIdProvider` (`None`: anonymous).
+    pub fn user_id(&self) -> Option<&str> {
+        self.user_id.as_deref()
+    }
+
+    /// Values kept for the caller's connection as long as it lives.
+    pub fn items(&self) -> &Items {
+        &self.items
+    }
+
+    /// Proxies for the caller, the others, everyone, groups, users or chosen connections.
     pub fn clients(&self) -> &CallerClients {
         &self.clients
+    }
+
+    /// Group membership of this hub's connections.
+    pub fn groups(&self) -> &Groups {
+        &self.groups
     }
 
     /// The HTTP request that connected the caller's transport (headers, URI, extensions).
@@ -54,7 +81,8 @@ impl Ctx {
         &self.request
     }
 
-    /// Fires when the caller's connection goes away.
+    /// Fires when the caller's connection goes away (modelling
+    /// `Context.ConnectionAborted`).
     pub fn connection_closed(&self) -> CancellationToken {
         self.closed.clone()
     }
@@ -78,19 +106,26 @@ impl Ctx {
 #[derive(Debug, Clone)]
 pub struct HubContext {
     clients: HubClients,
+    groups: Groups,
 }
 
 impl HubContext {
     pub(crate) fn new(manager: Arc<HubLifetimeManager>) -> Self {
         HubContext {
             clients: HubClients {
-                targets: TargetBuilder { manager },
+                manager: manager.clone(),
             },
+            groups: Groups { manager },
         }
     }
 
-    /// Proxies for everyone or chosen connections.
+    /// Proxies for everyone, groups, users or chosen connections.
     pub fn clients(&self) -> &HubClients {
         &self.clients
+    }
+
+    /// Group membership of this hub's connections.
+    pub fn groups(&self) -> &Groups {
+        &self.groups
     }
 }

@@ -3,12 +3,18 @@
 
 use super::context::Ctx;
 use super::error::{with_detail, HubError};
+use super::lifecycle::DisconnectReason;
+use super::streaming::{drive_stream, UploadSource, UploadStream};
+use crate::connection::OutboundSender;
 use crate::protocol::{CompletionBody, HubProtocol, OutboundMessage, RawValue};
 use bytes::Bytes;
+use futures_util::Stream;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
+use tokio_util::sync::CancellationToken;
 
 /// A boxed, sendable future, as returned by [`HubDispatcher::dispatch`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -18,11 +24,16 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub struct MethodInfo {
     /// The wire name (matched case-insensitively).
     pub name: &'static str,
-    /// How many arguments the wire carries.
+    /// How many arguments the wire carries (upload streams not counted).
     pub parameters: usize,
+    /// How many upload-stream parameters the method takes.
+    pub upload_streams: usize,
+    /// Whether the method returns a stream (called with a StreamInvocation).
+    pub streaming: bool,
 }
 
-/// What the `#[hub]` macro implements for a hub: the method table and the dispatch.
+/// What the `#[hub]` macro implements for a hub: the method table, the dispatch and the
+/// lifecycle hooks.
 ///
 /// Not meant to be implemented by hand; use `#[hub]`.
 #[diagnostic::on_unimplemented(
@@ -35,6 +46,16 @@ pub trait HubDispatcher: Send + Sync + 'static {
 
     /// Runs method number `call.method()` of [`METHODS`](Self::METHODS).
     fn dispatch<'a>(&'a self, cx: &'a Ctx, call: HubCall) -> BoxFuture<'a, CallOutcome>;
+
+    /// Runs the hub's `on_connected`; an error refuses the connection.
+    fn on_connected<'a>(&'a self, cx: &'a Ctx) -> BoxFuture<'a, Result<(), HubError>>;
+
+    /// Runs the hub's `on_disconnected`.
+    fn on_disconnected<'a>(
+        &'a self,
+        cx: &'a Ctx,
+        reason: &'a DisconnectReason,
+    ) -> BoxFuture<'a, ()>;
 }
 
 /// One invocation on its way to a hub method: the undecoded arguments and what is needed
@@ -42,10 +63,20 @@ pub trait HubDispatcher: Send + Sync + 'static {
 #[derive(Debug)]
 pub struct HubCall {
     method: usize,
-    target: &'static str,
+    responder: Responder,
+    arguments: std::vec::IntoIter<RawValue>,
+    uploads: VecDeque<UploadSource>,
+    sender: OutboundSender,
+    cancel: CancellationToken,
+}
+
+/// What answering a call needs, separable from the call (filters answer after the call
+/// moved on).
+#[derive(Debug, Clone)]
+pub(crate) struct Responder {
+    target: String,
     invocation_id: Option<String>,
     protocol: HubProtocol,
-    arguments: std::vec::IntoIter<RawValue>,
     detailed_errors: bool,
 }
 
@@ -55,28 +86,54 @@ pub struct CallOutcome {
     pub(crate) completion: Option<Bytes>,
 }
 
+/// Everything [`HubCall::new`] needs.
+#[derive(Debug)]
+pub(crate) struct CallParts {
+    pub(crate) method: usize,
+    pub(crate) target: String,
+    pub(crate) invocation_id: Option<String>,
+    pub(crate) protocol: HubProtocol,
+    pub(crate) arguments: Vec<RawValue>,
+    pub(crate) uploads: VecDeque<UploadSource>,
+    pub(crate) detailed_errors: bool,
+    pub(crate) sender: OutboundSender,
+    pub(crate) cancel: CancellationToken,
+}
+
 impl HubCall {
-    pub(crate) fn new(
-        method: usize,
-        target: &'static str,
-        invocation_id: Option<String>,
-        protocol: HubProtocol,
-        arguments: Vec<RawValue>,
-        detailed_errors: bool,
-    ) -> Self {
+    pub(crate) fn new(parts: CallParts) -> Self {
         HubCall {
-            method,
-            target,
-            invocation_id,
-            protocol,
-            arguments: arguments.into_iter(),
-            detailed_errors,
+            method: parts.method,
+            responder: Responder {
+                target: parts.target,
+                invocation_id: parts.invocation_id,
+                protocol: parts.protocol,
+                detailed_errors: parts.detailed_errors,
+            },
+            arguments: parts.arguments.into_iter(),
+            uploads: parts.uploads,
+            sender: parts.sender,
+            cancel: parts.cancel,
         }
+    }
+
+    pub(crate) fn responder(&self) -> Responder {
+        self.responder.clone()
+    }
+
+    /// The arguments not yet decoded.
+    pub(crate) fn remaining_arguments(&self) -> &[RawValue] {
+        self.arguments.as_slice()
     }
 
     /// Index of the called method in [`HubDispatcher::METHODS`].
     pub fn method(&self) -> usize {
         self.method
+    }
+
+    /// The method name as the client wrote it.
+    pub fn target(&self) -> &str {
+        &self.responder.target
     }
 
     /// Decodes the next argument into `T`, or answers the call with the binding error.
@@ -87,25 +144,26 @@ impl HubCall {
         raw.decode().map_err(|e| self.binding_failed(e.to_string()))
     }
 
+    /// Takes the next upload stream, decoding its items as `T`.
+    pub fn upload<T: DeserializeOwned>(&mut self) -> Result<UploadStream<T>, CallOutcome> {
+        match self.uploads.pop_front() {
+            Some(source) => Ok(UploadStream::new(source)),
+            None => Err(self.binding_failed("Missing upload stream.".to_owned())),
+        }
+    }
+
     fn binding_failed(&self, detail: String) -> CallOutcome {
-        let text = format!(
-            "Failed to invoke '{}' due to an error on the server.",
-            self.target
-        );
-        let detail = self
-            .detailed_errors
-            .then(|| format!("InvalidDataException: {detail}"));
-        self.error(&with_detail(text, detail))
+        self.responder.binding_failed(detail)
     }
 
     /// Answers with a void Completion.
     pub fn complete_void(&self) -> CallOutcome {
-        self.encode(CompletionBody::<()>::Void)
+        self.responder.encode(CompletionBody::<()>::Void)
     }
 
     /// Answers with `value` as the result.
     pub fn complete_value<T: Serialize + ?Sized>(&self, value: &T) -> CallOutcome {
-        self.encode(CompletionBody::Result(value))
+        self.responder.encode(CompletionBody::Result(value))
     }
 
     /// Answers with the value of `Ok`, or the error of `Err`.
@@ -119,8 +177,64 @@ impl HubCall {
         }
     }
 
+    /// Answers with a void Completion for `Ok(())`, or the error of `Err`.
+    pub fn complete_unit_result<E: Into<HubError>>(&self, result: Result<(), E>) -> CallOutcome {
+        match result {
+            Ok(()) => self.complete_void(),
+            Err(error) => self.complete_error(error.into()),
+        }
+    }
+
     /// Answers with the error a hub method returned.
     pub fn complete_error(&self, error: HubError) -> CallOutcome {
+        self.responder.complete_error(error)
+    }
+
+    /// Sends every item of `stream` as a StreamItem, then the closing Completion. Stops
+    /// early (with a void Completion) when the client cancels or disconnects.
+    pub async fn complete_stream<S, T>(self, stream: S) -> CallOutcome
+    where
+        S: Stream<Item = T> + Send,
+        T: Serialize + Send,
+    {
+        use futures_util::StreamExt;
+        self.complete_try_stream(stream.map(Ok::<T, HubError>))
+            .await
+    }
+
+    /// Like [`complete_stream`](Self::complete_stream) for a stream of `Result`s: the first
+    /// `Err` ends the stream with an error Completion.
+    pub async fn complete_try_stream<S, T, E>(self, stream: S) -> CallOutcome
+    where
+        S: Stream<Item = Result<T, E>> + Send,
+        T: Serialize + Send,
+        E: Into<HubError>,
+    {
+        let responder = &self.responder;
+        let id = responder.invocation_id.clone().unwrap_or_default();
+        match drive_stream(&self.sender, responder.protocol, &id, &self.cancel, stream).await {
+            Ok(()) => self.complete_void(),
+            Err(error) => {
+                let text = "An error occurred on the server while streaming results.".to_owned();
+                responder.error(&with_detail(text, error.detail(responder.detailed_errors)))
+            }
+        }
+    }
+}
+
+impl Responder {
+    fn binding_failed(&self, detail: String) -> CallOutcome {
+        let text = format!(
+            "Failed to invoke '{}' due to an error on the server.",
+            self.target
+        );
+        let detail = self
+            .detailed_errors
+            .then(|| format!("InvalidDataException: {detail}"));
+        self.error(&with_detail(text, detail))
+    }
+
+    pub(crate) fn complete_error(&self, error: HubError) -> CallOutcome {
         let text = format!(
             "An unexpected error occurred invoking '{}' on the server.",
             self.target
@@ -143,7 +257,7 @@ impl HubCall {
         let completion = match message.encode(self.protocol) {
             Ok(bytes) => bytes,
             Err(e) => {
-                tracing::error!(method = self.target, error = %e, "failed to serialize a hub method's result");
+                tracing::error!(method = %self.target, error = %e, "failed to serialize a hub method's result");
                 let text = format!(
                     "An unexpected error occurred invoking '{}' on the server.",
                     self.target

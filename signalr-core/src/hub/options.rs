@@ -1,6 +1,8 @@
 //! Hub options, with the names and defaults of .NET's `HubOptions`.
 
+use super::filter::HubFilter;
 use crate::protocol::HubProtocol;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Options of one hub (modelling `HubOptions`); every field has the .NET default.
@@ -33,6 +35,40 @@ pub struct HubOptions {
     pub enable_detailed_errors: bool,
     /// Protocols clients may choose (`SupportedProtocols`, JSON and MessagePack).
     pub supported_protocols: Vec<HubProtocol>,
+    /// How long a client result may take before it fails with a timeout; `None` waits
+    /// until the client answers or disconnects (as .NET does). Default: `None`.
+    pub client_result_timeout: Option<Duration>,
+    /// Filters around every invocation and lifecycle event, outermost first. Share one
+    /// `HubOptions` between hubs for global filters; `HubServer::add_filter` appends
+    /// hub-specific ones after them.
+    pub filters: HubFilters,
+}
+
+/// An ordered list of [`HubFilter`]s.
+#[derive(Clone, Default)]
+pub struct HubFilters(pub(crate) Vec<Arc<dyn HubFilter>>);
+
+impl HubFilters {
+    /// Appends a filter: it runs inside the ones added before it.
+    pub fn push(&mut self, filter: impl HubFilter) {
+        self.0.push(Arc::new(filter));
+    }
+
+    /// How many filters there are.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for HubFilters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HubFilters({})", self.0.len())
+    }
 }
 
 impl Default for HubOptions {
@@ -46,6 +82,8 @@ impl Default for HubOptions {
             maximum_parallel_invocations_per_client: 1,
             enable_detailed_errors: false,
             supported_protocols: HubProtocol::ALL.to_vec(),
+            client_result_timeout: None,
+            filters: HubFilters::default(),
         }
     }
 }

@@ -3,8 +3,10 @@
 use super::connection;
 use super::context::HubContext;
 use super::dispatcher::HubDispatcher;
+use super::filter::HubFilter;
 use super::lifetime::HubLifetimeManager;
 use super::options::HubOptions;
+use super::user::{DefaultUserIdProvider, UserIdProvider};
 use crate::connection::{
     ConnectionContext, ConnectionHandler, HttpConnectionDispatcher, HttpConnectionOptions,
     Transports,
@@ -15,11 +17,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// What every connection of a hub shares.
-#[derive(Debug)]
 pub(crate) struct HubShared<D> {
     pub(crate) dispatcher: D,
     pub(crate) options: HubOptions,
     pub(crate) lifetime: Arc<HubLifetimeManager>,
+    pub(crate) users: Arc<dyn UserIdProvider>,
 }
 
 /// Runs the hub protocol on every connection of an endpoint.
@@ -47,12 +49,29 @@ impl<D: HubDispatcher> ConnectionHandler for HubConnectionHandler<D> {
 /// let context = chat.context();
 /// let app = axum::Router::new().route_hub("/chat", chat);
 /// ```
-#[derive(Debug)]
 pub struct HubServer<D> {
     dispatcher: D,
     options: HubOptions,
     transport: HttpConnectionOptions,
     lifetime: Arc<HubLifetimeManager>,
+    users: Arc<dyn UserIdProvider>,
+}
+
+impl<D> std::fmt::Debug for HubShared<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HubShared")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<D> std::fmt::Debug for HubServer<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HubServer")
+            .field("options", &self.options)
+            .field("transport", &self.transport)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<D: HubDispatcher> HubServer<D> {
@@ -63,7 +82,33 @@ impl<D: HubDispatcher> HubServer<D> {
             options: HubOptions::default(),
             transport: HttpConnectionOptions::default(),
             lifetime: Arc::default(),
+            users: Arc::new(DefaultUserIdProvider),
         }
+    }
+
+    /// Appends a hub filter (after those of the hub options).
+    pub fn add_filter(mut self, filter: impl HubFilter) -> Self {
+        self.options.filters.push(filter);
+        self
+    }
+
+    /// Decides each connection's user id (default: the [`UserId`](super::UserId) request
+    /// extension an authentication layer put there).
+    pub fn user_id_provider(mut self, provider: impl UserIdProvider) -> Self {
+        self.users = Arc::new(provider);
+        self
+    }
+
+    /// How long a client result may take (`None`: until the client answers or leaves).
+    pub fn client_result_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.options.client_result_timeout = timeout;
+        self
+    }
+
+    /// `StreamBufferCapacity`: items buffered per upload stream.
+    pub fn stream_buffer_capacity(mut self, capacity: usize) -> Self {
+        self.options.stream_buffer_capacity = capacity.max(1);
+        self
     }
 
     /// A handle for calling clients from outside hub methods.
@@ -133,11 +178,14 @@ impl<D: HubDispatcher> HubServer<D> {
 
     /// The connection endpoint that runs this hub (for mounting it yourself).
     pub fn into_dispatcher(self) -> HttpConnectionDispatcher<impl ConnectionHandler> {
+        self.lifetime
+            .set_client_result_timeout(self.options.client_result_timeout);
         let handler = HubConnectionHandler {
             shared: Arc::new(HubShared {
                 dispatcher: self.dispatcher,
                 options: self.options,
                 lifetime: self.lifetime,
+                users: self.users,
             }),
         };
         HttpConnectionDispatcher::new(handler, self.transport)

@@ -81,16 +81,21 @@ pub fn write_handshake_success() -> Bytes {
     Bytes::from_static(b"{}\x1e")
 }
 
-/// A handshake error response carrying `error`'s text.
-pub fn write_handshake_error(error: &HandshakeError) -> Bytes {
+/// A handshake error response carrying `error`'s text; with `detailed`, a malformed
+/// request's cause is appended as the .NET server does with detailed errors.
+pub fn write_handshake_error(error: &HandshakeError, detailed: bool) -> Bytes {
     #[derive(Serialize)]
     struct ErrorResponse {
         error: String,
     }
-    let mut body = serde_json::to_vec(&ErrorResponse {
-        error: error.to_string(),
-    })
-    .unwrap_or_else(|_| b"{}".to_vec());
+    let text = match error {
+        HandshakeError::Malformed(detail) if detailed => {
+            format!("{error} InvalidDataException: {detail}")
+        }
+        _ => error.to_string(),
+    };
+    let mut body =
+        serde_json::to_vec(&ErrorResponse { error: text }).unwrap_or_else(|_| b"{}".to_vec());
     body.push(RECORD_SEPARATOR);
     Bytes::from(body)
 }
@@ -124,7 +129,7 @@ mod tests {
         let err = parse_handshake_request(br#"{"version":1}"#).unwrap_err();
         assert!(matches!(err, HandshakeError::Malformed(_)));
         assert_eq!(
-            &write_handshake_error(&HandshakeError::Canceled)[..],
+            &write_handshake_error(&HandshakeError::Canceled, false)[..],
             b"{\"error\":\"Handshake was canceled.\"}\x1e"
         );
     }
