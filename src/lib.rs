@@ -43,13 +43,21 @@ pub use signalr_macros::{hub, hub_client};
 mod listener;
 pub use listener::bind;
 
+/// Stream helpers for streaming hub methods (re-exported from `futures-util`).
+pub mod stream {
+    pub use futures_util::stream::{empty, iter, once, unfold, Stream, StreamExt};
+}
+
 /// Everything a hub author usually needs.
 pub mod prelude {
     pub use crate::connection::Transports;
     pub use crate::hub::{
-        ClientProxy, Ctx, HubContext, HubError, HubOptions, HubServer, RouterExt, SendError,
+        stream_channel, ClientProxy, ClientResultError, Ctx, DisconnectReason, HubContext,
+        HubError, HubOptions, HubServer, RouterExt, SendError, SingleClientProxy, UploadStream,
+        UserId,
     };
     pub use crate::protocol::HubProtocol;
+    pub use futures_util::{Stream, StreamExt};
 }
 
 /// Helpers for macro-generated code. Not a public API.

@@ -36,8 +36,13 @@ pub(crate) enum ReturnKind {
     /// Any other type: a result Completion.
     Value(Type),
     /// `impl Stream<Item = T>`: StreamItems then a Completion; `fallible` when `T` is a
-    /// `Result` (an `Err` ends the stream with an error).
-    Stream { item: Type, fallible: bool },
+    /// `Result` (an `Err` ends the stream with an error); `may_fail_to_start` for
+    /// `Result<impl Stream<..>, E>` (an `Err` fails the call before any item).
+    Stream {
+        item: Type,
+        fallible: bool,
+        may_fail_to_start: bool,
+    },
 }
 
 /// One parameter after `&self` (and the context).
@@ -172,7 +177,21 @@ fn return_kind(output: &ReturnType) -> ReturnKind {
                 ReturnKind::Unit
             } else if let Some(item) = stream_item(ty) {
                 let fallible = last_segment_is(&item, "Result");
-                ReturnKind::Stream { item, fallible }
+                ReturnKind::Stream {
+                    item,
+                    fallible,
+                    may_fail_to_start: false,
+                }
+            } else if let Some(item) = last_segment_is(ty, "Result")
+                .then(|| first_type_argument(ty).and_then(stream_item))
+                .flatten()
+            {
+                let fallible = last_segment_is(&item, "Result");
+                ReturnKind::Stream {
+                    item,
+                    fallible,
+                    may_fail_to_start: true,
+                }
             } else if last_segment_is(ty, "Result") {
                 if first_type_argument(ty).is_some_and(is_unit) {
                     ReturnKind::UnitResult((**ty).clone())

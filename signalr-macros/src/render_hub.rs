@@ -15,21 +15,42 @@ pub(crate) fn desugar_async(sig: &mut syn::Signature) {
         syn::ReturnType::Default => quote!(()),
         syn::ReturnType::Type(_, ty) => {
             // A returned `impl Stream` crosses threads with the call: it must be `Send`.
-            if let syn::Type::ImplTrait(impl_trait) = &mut **ty {
-                let has_send = impl_trait.bounds.iter().any(|bound| {
-                    matches!(bound, syn::TypeParamBound::Trait(t)
-                        if t.path.segments.last().is_some_and(|s| s.ident == "Send"))
-                });
-                if !has_send {
-                    impl_trait.bounds.push(parse_quote!(::core::marker::Send));
-                }
-            }
+            add_send(ty);
             quote!(#ty)
         }
     };
     sig.output = parse_quote! {
         -> impl ::core::future::Future<Output = #output> + ::core::marker::Send
     };
+}
+
+/// Adds `Send` to an `impl Trait` type, or to one in the first generic argument (for
+/// `Result<impl Stream<..>, E>`).
+fn add_send(ty: &mut syn::Type) {
+    match ty {
+        syn::Type::ImplTrait(impl_trait) => {
+            let has_send = impl_trait.bounds.iter().any(|bound| {
+                matches!(bound, syn::TypeParamBound::Trait(t)
+                    if t.path.segments.last().is_some_and(|s| s.ident == "Send"))
+            });
+            if !has_send {
+                impl_trait.bounds.push(parse_quote!(::core::marker::Send));
+            }
+        }
+        syn::Type::Path(path) => {
+            let Some(segment) = path.path.segments.last_mut() else {
+                return;
+            };
+            if let syn::PathArguments::AngleBracketed(arguments) = &mut segment.arguments {
+                if let Some(syn::GenericArgument::Type(first)) = arguments.args.first_mut() {
+                    if matches!(first, syn::Type::ImplTrait(_)) {
+                        add_send(first);
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 pub(crate) fn render(model: TraitModel) -> TokenStream {
@@ -93,16 +114,27 @@ pub(crate) fn render(model: TraitModel) -> TokenStream {
             },
             ReturnKind::Stream {
                 item,
-                fallible: false,
-            } => quote_spanned! {item.span()=>
-                ::signalr::__private::complete_stream(call, __value).await
-            },
-            ReturnKind::Stream {
-                item,
-                fallible: true,
-            } => quote_spanned! {item.span()=>
-                ::signalr::__private::complete_try_stream(call, __value).await
-            },
+                fallible,
+                may_fail_to_start,
+            } => {
+                let drive = if *fallible {
+                    quote_spanned!(item.span()=> ::signalr::__private::complete_try_stream(call, __value).await)
+                } else {
+                    quote_spanned!(item.span()=> ::signalr::__private::complete_stream(call, __value).await)
+                };
+                if *may_fail_to_start {
+                    quote! {
+                        match __value {
+                            ::core::result::Result::Ok(__value) => #drive,
+                            ::core::result::Result::Err(error) => {
+                                call.complete_error(::core::convert::Into::into(error))
+                            }
+                        }
+                    }
+                } else {
+                    drive
+                }
+            }
         };
         arms.push(quote! {
             #index => ::std::boxed::Box::pin(async move {
