@@ -100,6 +100,34 @@ impl OutboundSender {
     }
 }
 
+/// Copies the parts of a request that borrow the server's read buffer.
+///
+/// hyper parses header values and the URI as slices of its connection read buffer (8 to
+/// 16 KiB); keeping them for the connection's lifetime would keep that whole buffer alive
+/// for every connection. Owned copies cost a few hundred bytes.
+fn detach(mut parts: Parts) -> Parts {
+    let mut headers = axum::http::HeaderMap::with_capacity(parts.headers.len());
+    let mut last_name = None;
+    for (name, value) in std::mem::take(&mut parts.headers) {
+        // `into_iter` yields each further value of a name with `None`.
+        if let Some(name) = name {
+            last_name = Some(name);
+        }
+        let Some(name) = last_name.clone() else {
+            continue;
+        };
+        let mut copy =
+            axum::http::HeaderValue::from_bytes(value.as_bytes()).unwrap_or(value.clone());
+        copy.set_sensitive(value.is_sensitive());
+        headers.append(name, copy);
+    }
+    parts.headers = headers;
+    if let Ok(uri) = axum::http::Uri::try_from(parts.uri.to_string()) {
+        parts.uri = uri;
+    }
+    parts
+}
+
 /// The application side of one connection, handed to a
 /// [`ConnectionHandler`](super::ConnectionHandler).
 #[derive(Debug)]
@@ -125,7 +153,7 @@ impl ConnectionContext {
             shared,
             inbound,
             sender,
-            request: Arc::new(request),
+            request: Arc::new(detach(request)),
             transport_binary_capable,
             inherent_keep_alive,
         }

@@ -97,7 +97,7 @@ impl Ctx {
 /// A handle to a hub usable outside hub methods: axum handlers, background tasks
 /// (modelling `IHubContext<THub, T>`). Cheap to clone.
 ///
-/// ```ignore
+/// ```text
 /// let context = server.context();
 /// tokio::spawn(async move {
 ///     context.clients().all().receive_message("system".into(), "tick".into()).await.ok();

@@ -41,7 +41,7 @@ impl<D: HubDispatcher> ConnectionHandler for HubConnectionHandler<D> {
 /// Made by the `into_server()` method that `#[hub]` adds to a hub trait; mounted with
 /// [`RouterExt::route_hub`] or [`HubServer::into_router`].
 ///
-/// ```ignore
+/// ```text
 /// let chat = ChatHub::default()
 ///     .into_server()
 ///     .keep_alive_interval(Duration::from_secs(10))

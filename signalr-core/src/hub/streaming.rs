@@ -39,7 +39,7 @@ pub(crate) fn upload_channel(capacity: usize) -> (mpsc::Sender<UploadEvent>, Upl
 /// Items arrive in the order the client sent them; the stream ends when the client
 /// completes it. Use it with [`StreamExt`](futures_util::StreamExt):
 ///
-/// ```ignore
+/// ```text
 /// async fn sum(&self, mut numbers: UploadStream<i64>) -> Result<i64, HubError> {
 ///     let mut total = 0;
 ///     while let Some(n) = numbers.next().await {

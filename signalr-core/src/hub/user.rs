@@ -32,7 +32,7 @@ impl UserId {
 ///
 /// Closures `Fn(&Parts) -> Option<String>` are providers too:
 ///
-/// ```ignore
+/// ```text
 /// server.user_id_provider(|request: &Parts| {
 ///     request.headers.get("x-user").and_then(|v| v.to_str().ok()).map(str::to_owned)
 /// })

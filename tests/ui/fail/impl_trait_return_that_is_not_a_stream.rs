@@ -1,0 +1,6 @@
+#[signalr::hub]
+pub trait Chat {
+    async fn names(&self) -> impl Iterator<Item = String>;
+}
+
+fn main() {}
