@@ -161,9 +161,18 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
         let handler = self.inner.handler.clone();
         let manager = self.inner.manager.clone();
         let token = connection.token.clone();
+        let closed = connection.shared.closed.clone();
+        let long_polling = connection.transport() == Some(TransportType::LongPolling);
         tokio::spawn(async move {
             handler.on_connected(application).await;
-            manager.remove(&token);
+            if long_polling {
+                // What the application queued last (its Close message) waits for the next
+                // poll, which then answers 204 and removes the connection; the sweep
+                // removes it if no poll comes.
+                closed.cancel();
+            } else {
+                manager.remove(&token);
+            }
         });
     }
 
@@ -284,12 +293,16 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
                 )
             }
         };
-        long_polling::poll(
+        let (response, ended) = long_polling::poll(
             &connection,
             &long_poll,
             self.inner.options.long_poll_timeout,
         )
-        .await
+        .await;
+        if ended {
+            self.inner.manager.remove(&connection.token);
+        }
+        response
     }
 }
 

@@ -96,12 +96,13 @@ fn drain(outbound: &mut mpsc::Receiver<Bytes>, body: &mut BytesMut) {
 }
 
 /// Answers one poll: the queued bytes (200), nothing after `timeout` (200, empty), or the
-/// end of the connection or replacement by a newer poll (204).
+/// end of the connection or replacement by a newer poll (204). The flag is set when the
+/// answer told the client the connection ended, so it can be removed.
 pub(crate) async fn poll(
     connection: &HttpConnection,
     long_poll: &Arc<LongPoll>,
     timeout: Duration,
-) -> Response {
+) -> (Response, bool) {
     let replaced = CancellationToken::new();
     let number = {
         let mut current = long_poll.current();
@@ -116,28 +117,28 @@ pub(crate) async fn poll(
     let response = async {
         let mut outbound = tokio::select! {
             outbound = long_poll.outbound.lock() => outbound,
-            () = replaced.cancelled() => return ended(),
+            () = replaced.cancelled() => return (ended(), false),
         };
         let mut body = BytesMut::new();
         tokio::select! {
             biased;
-            () = replaced.cancelled() => return ended(),
-            chunk = outbound.recv() => match chunk {
-                Some(chunk) => body.extend_from_slice(&chunk),
-                None => return ended(),
-            },
+            () = replaced.cancelled() => return (ended(), false),
             () = closed.cancelled() => {
                 // The application may have queued a last message (its Close) before ending.
                 drain(&mut outbound, &mut body);
                 if body.is_empty() {
-                    return ended();
+                    return (ended(), true);
                 }
-                return data(body.freeze());
+                return (data(body.freeze()), false);
             }
-            () = tokio::time::sleep(timeout) => return timed_out(),
+            chunk = outbound.recv() => match chunk {
+                Some(chunk) => body.extend_from_slice(&chunk),
+                None => return (ended(), true),
+            },
+            () = tokio::time::sleep(timeout) => return (timed_out(), false),
         }
         drain(&mut outbound, &mut body);
-        data(body.freeze())
+        (data(body.freeze()), false)
     }
     .await;
     let mut current = long_poll.current();
