@@ -37,7 +37,7 @@
 //! # }
 //! ```
 
-pub use signalr_core::{connection, hub, protocol};
+pub use signalr_core::{auth, connection, hub, protocol};
 pub use signalr_macros::{hub, hub_client};
 
 mod listener;

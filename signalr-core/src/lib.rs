@@ -5,6 +5,7 @@
 //! (negotiate, WebSockets, the connection table), [`hub`] (dispatch, client proxies,
 //! lifetime manager, hub context).
 
+pub mod auth;
 pub mod connection;
 pub mod hub;
 pub mod protocol;

@@ -1,5 +1,6 @@
 //! The application's view of one connection: received bytes in, shared bytes out.
 
+use super::options::TransportType;
 use crate::protocol::TransferFormat;
 use axum::http::request::Parts;
 use bytes::Bytes;
@@ -136,8 +137,7 @@ pub struct ConnectionContext {
     inbound: mpsc::Receiver<Bytes>,
     sender: OutboundSender,
     request: Arc<Parts>,
-    transport_binary_capable: bool,
-    inherent_keep_alive: bool,
+    transport: TransportType,
 }
 
 impl ConnectionContext {
@@ -146,23 +146,26 @@ impl ConnectionContext {
         inbound: mpsc::Receiver<Bytes>,
         sender: OutboundSender,
         request: Parts,
-        transport_binary_capable: bool,
-        inherent_keep_alive: bool,
+        transport: TransportType,
     ) -> Self {
         ConnectionContext {
             shared,
             inbound,
             sender,
             request: Arc::new(detach(request)),
-            transport_binary_capable,
-            inherent_keep_alive,
+            transport,
         }
     }
 
     /// Whether the transport keeps the connection alive by itself (Long Polling), so that
     /// protocol pings are neither needed nor expected.
     pub fn has_inherent_keep_alive(&self) -> bool {
-        self.inherent_keep_alive
+        self.transport == TransportType::LongPolling
+    }
+
+    /// The transport carrying the connection.
+    pub fn transport(&self) -> TransportType {
+        self.transport
     }
 
     /// The public connection id (`connectionId` in negotiate).
@@ -195,7 +198,7 @@ impl ConnectionContext {
     ///
     /// Returns `false` when the transport cannot carry binary data (Server-Sent Events).
     pub fn set_transfer_format(&self, format: TransferFormat) -> bool {
-        if format == TransferFormat::Binary && !self.transport_binary_capable {
+        if !self.transport.transfer_formats().contains(&format) {
             return false;
         }
         self.shared

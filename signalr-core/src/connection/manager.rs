@@ -114,9 +114,6 @@ impl HttpConnection {
         let pipes = state.pipes.take().ok_or(ClaimError::AlreadyConnected)?;
         state.transport = Some(transport);
         let sender = OutboundSender::new(pipes.outbound_tx, self.shared.clone());
-        let binary_capable = transport
-            .transfer_formats()
-            .contains(&crate::protocol::TransferFormat::Binary);
         Ok(Claimed {
             outbound_rx: pipes.outbound_rx,
             application: ConnectionContext::new(
@@ -124,8 +121,7 @@ impl HttpConnection {
                 pipes.inbound_rx,
                 sender,
                 request,
-                binary_capable,
-                transport == TransportType::LongPolling,
+                transport,
             ),
         })
     }

@@ -13,6 +13,7 @@ mod options;
 
 pub use context::{ConnectionContext, OutboundSender, SendError};
 pub use dispatcher::HttpConnectionDispatcher;
+pub use negotiate::query_param;
 pub use options::{HttpConnectionOptions, TransportType, Transports};
 
 pub(crate) use manager::HttpConnection;

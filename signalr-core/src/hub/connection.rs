@@ -86,6 +86,7 @@ pub(crate) async fn run<D: HubDispatcher>(
     );
     let cx = Ctx::new(
         connection_id.clone(),
+        connection.transport(),
         user_id,
         hub.lifetime.clone(),
         connection.request_arc(),
@@ -293,7 +294,9 @@ impl<'a, D: HubDispatcher> Session<'a, D> {
             }
             let can_read =
                 self.blocked_upload.is_none() && self.queued.len() < MAX_QUEUED_INVOCATIONS;
+            // Biased: a call that just finished is answered before an abort it caused.
             tokio::select! {
+                biased;
                 Some(finished) = self.unary.next(), if !self.unary.is_empty() => {
                     if self.finished(finished).await.is_err() {
                         break End::TransportClosed;

@@ -3,6 +3,7 @@
 use super::lifecycle::Items;
 use super::lifetime::HubLifetimeManager;
 use super::proxy::{CallerClients, Groups, HubClients};
+use crate::connection::TransportType;
 use axum::http::request::Parts;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -16,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug)]
 pub struct Ctx {
     connection_id: Arc<str>,
+    transport: TransportType,
     user_id: Option<Arc<str>>,
     clients: CallerClients,
     groups: Groups,
@@ -28,6 +30,7 @@ pub struct Ctx {
 impl Ctx {
     pub(crate) fn new(
         connection_id: Arc<str>,
+        transport: TransportType,
         user_id: Option<Arc<str>>,
         manager: Arc<HubLifetimeManager>,
         request: Arc<Parts>,
@@ -44,6 +47,7 @@ impl Ctx {
             groups: Groups { manager },
             items: Items::default(),
             connection_id,
+            transport,
             user_id,
             request,
             closed,
@@ -54,6 +58,11 @@ impl Ctx {
     /// The caller's connection id.
     pub fn connection_id(&self) -> &str {
         &self.connection_id
+    }
+
+    /// The transport carrying the caller's connection.
+    pub fn transport(&self) -> TransportType {
+        self.transport
     }
 
     /// The caller's user id, from the hub's `UserIdProvider` (`None`: anonymous).

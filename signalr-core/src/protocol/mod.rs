@@ -7,6 +7,7 @@
 
 mod framing;
 mod handshake;
+mod interop;
 mod json;
 mod messages;
 mod msgpack;
@@ -18,6 +19,7 @@ pub use handshake::{
     parse_handshake_request, write_handshake_error, write_handshake_success, HandshakeError,
     HandshakeRequest,
 };
+pub use interop::{ByteArray, Timestamp};
 pub use messages::{
     CloseMessage, CompletionMessage, CompletionOutcome, HubMessage, InvocationMessage,
     StreamItemMessage,

@@ -1,0 +1,158 @@
+//! The plain HTTP parts of the test server: CORS, case-insensitive paths, redirects,
+//! cookies on negotiate, tokens and client results from HTTP (contract A.2, A.6).
+
+use crate::jwt::Tokens;
+use crate::test_hub::TestClient;
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use signalr::hub::{ClientResultError, HubContext};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Shared by the HTTP endpoints.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    /// The `/testhub` hub, for `/clientresult/{id}`.
+    pub(crate) test_hub: HubContext,
+    /// Token issuer.
+    pub(crate) tokens: Arc<Tokens>,
+}
+
+/// CORS for browser runs: reflect the origin, allow credentials, answer preflights 204.
+pub(crate) async fn cors(request: Request, next: Next) -> Response {
+    let origin = request.headers().get(header::ORIGIN).cloned();
+    let requested_method = request
+        .headers()
+        .get(header::ACCESS_CONTROL_REQUEST_METHOD)
+        .cloned();
+    let requested_headers = request
+        .headers()
+        .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+        .cloned();
+    let preflight = request.method() == Method::OPTIONS;
+    let mut response = if preflight {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        next.run(request).await
+    };
+    if let Some(origin) = origin {
+        let headers = response.headers_mut();
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
+        if let Some(method) = requested_method {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, method);
+        }
+        if let Some(requested) = requested_headers {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, requested);
+        }
+    }
+    response
+}
+
+/// Rewrites paths to lower case (ASP.NET Core routing ignores case), except the
+/// connection id of `/clientresult/{id}`; answers the redirect endpoints; adds the test
+/// cookies to negotiate responses.
+pub(crate) fn route_quirks(
+    redirects: Arc<AtomicU64>,
+) -> impl Fn(Request, Next) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>>
+       + Clone
+       + Send
+       + Sync
+       + 'static {
+    move |mut request: Request, next: Next| {
+        let redirects = redirects.clone();
+        Box::pin(async move {
+            let path = request.uri().path().to_owned();
+            let lower = path.to_ascii_lowercase();
+            if lower.starts_with("/echoredirect") {
+                let target = format!(
+                    "{}{}",
+                    path.replacen(&path[..13], "/echo", 1),
+                    request
+                        .uri()
+                        .query()
+                        .map(|q| format!("?{q}"))
+                        .unwrap_or_default()
+                );
+                return (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, target)])
+                    .into_response();
+            }
+            if lower.starts_with("/redirect") {
+                let n = redirects.fetch_add(1, Ordering::Relaxed) + 1;
+                let base = signalr::connection::query_param(request.uri().query(), "baseUrl")
+                    .unwrap_or_default();
+                let body = serde_json::json!({ "url": format!("{base}/testHub?numRedirects={n}") });
+                return (
+                    StatusCode::OK,
+                    [(header::CONTENT_TYPE, "application/json")],
+                    body.to_string(),
+                )
+                    .into_response();
+            }
+            if lower.starts_with("/bad-negotiate") {
+                return (StatusCode::BAD_REQUEST, "Some response from server").into_response();
+            }
+            if !lower.starts_with("/clientresult/") && lower != path {
+                let query = request
+                    .uri()
+                    .query()
+                    .map(|q| format!("?{q}"))
+                    .unwrap_or_default();
+                if let Ok(uri) = format!("{lower}{query}").parse() {
+                    *request.uri_mut() = uri;
+                }
+            }
+            let negotiate = lower.contains("/negotiate");
+            let mut response = next.run(request).await;
+            if negotiate {
+                let headers = response.headers_mut();
+                for cookie in [
+                    "testCookie=testValue; Path=/",
+                    "testCookie2=testValue2; Path=/",
+                    "expiredCookie=doesntmatter; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+                ] {
+                    headers.append(header::SET_COOKIE, HeaderValue::from_static(cookie));
+                }
+            }
+            response
+        })
+    }
+}
+
+/// `GET /generateJwtToken`.
+pub(crate) async fn generate_jwt_token(State(state): State<AppState>) -> Response {
+    match state.tokens.issue() {
+        Ok(token) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain")],
+            token,
+        )
+            .into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+/// `GET /clientresult/{id}`: asks that connection for `Result()` and writes the answer.
+pub(crate) async fn client_result(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Response {
+    let client = state.test_hub.clients().client(&id);
+    let text = match client.result().await {
+        Ok(value) => value.to_string(),
+        Err(ClientResultError::Client(error)) => error,
+        Err(other) => other.to_string(),
+    };
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain")],
+        Body::from(text),
+    )
+        .into_response()
+}
