@@ -7,6 +7,8 @@ use std::fmt;
 /// Two kinds, as in ASP.NET Core SignalR:
 /// - [`HubError::new`] (modelling `HubException`): the message always reaches the client,
 ///   as `An unexpected error occurred invoking 'Method' on the server. HubException: <message>`.
+/// - a client's own error text (a [`ClientResultError::Client`](super::ClientResultError)
+///   or an [`UploadError::Client`](super::UploadError)) converts like `HubError::new`;
 /// - any other error converted with `?` or `From`: the client sees only
 ///   `An unexpected error occurred invoking 'Method' on the server.`, unless the hub enables
 ///   detailed errors, which appends `<ErrorType>: <message>`.
@@ -76,6 +78,15 @@ fn short_type_name<E>() -> &'static str {
 
 impl<E: std::error::Error + Send + Sync + 'static> From<E> for HubError {
     fn from(error: E) -> Self {
+        // Errors that carry a client's own words reach the caller as .NET's HubException
+        // does (a client result's error, an upload stream the client failed).
+        let any: &dyn std::any::Any = &error;
+        if let Some(super::ClientResultError::Client(text)) = any.downcast_ref() {
+            return HubError::new(text.clone());
+        }
+        if let Some(super::UploadError::Client(text)) = any.downcast_ref() {
+            return HubError::new(text.clone());
+        }
         HubError::internal(short_type_name::<E>(), error.to_string())
     }
 }
