@@ -1,12 +1,12 @@
 //! The application's view of one connection: received bytes in, shared bytes out.
 
 use super::options::TransportType;
+use super::pipe::{PipeReceiver, PipeSender, TrySendError};
 use crate::protocol::TransferFormat;
 use axum::http::request::Parts;
 use bytes::Bytes;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// State shared by a connection's application side, its transport and its senders.
@@ -61,12 +61,12 @@ pub enum SendError {
 /// fails at once with [`SendError::Full`].
 #[derive(Debug, Clone)]
 pub struct OutboundSender {
-    tx: mpsc::Sender<Bytes>,
+    tx: PipeSender,
     shared: Arc<ConnectionShared>,
 }
 
 impl OutboundSender {
-    pub(crate) fn new(tx: mpsc::Sender<Bytes>, shared: Arc<ConnectionShared>) -> Self {
+    pub(crate) fn new(tx: PipeSender, shared: Arc<ConnectionShared>) -> Self {
         OutboundSender { tx, shared }
     }
 
@@ -80,8 +80,8 @@ impl OutboundSender {
     pub fn try_send(&self, data: Bytes) -> Result<(), SendError> {
         self.shared.wrote_recently.store(true, Ordering::Relaxed);
         self.tx.try_send(data).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => SendError::Full,
-            mpsc::error::TrySendError::Closed(_) => SendError::Closed,
+            TrySendError::Full => SendError::Full,
+            TrySendError::Closed => SendError::Closed,
         })
     }
 
@@ -134,7 +134,7 @@ fn detach(mut parts: Parts) -> Parts {
 #[derive(Debug)]
 pub struct ConnectionContext {
     pub(crate) shared: Arc<ConnectionShared>,
-    inbound: mpsc::Receiver<Bytes>,
+    inbound: PipeReceiver,
     sender: OutboundSender,
     request: Arc<Parts>,
     transport: TransportType,
@@ -143,7 +143,7 @@ pub struct ConnectionContext {
 impl ConnectionContext {
     pub(crate) fn new(
         shared: Arc<ConnectionShared>,
-        inbound: mpsc::Receiver<Bytes>,
+        inbound: PipeReceiver,
         sender: OutboundSender,
         request: Parts,
         transport: TransportType,

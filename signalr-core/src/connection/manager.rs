@@ -2,15 +2,14 @@
 
 use super::context::{ConnectionContext, ConnectionShared, OutboundSender};
 use super::options::{HttpConnectionOptions, TransportType};
+use super::pipe::{pipe, PipeReceiver, PipeSender};
 use crate::transport::long_polling::LongPoll;
 use axum::http::request::Parts;
 use base64::Engine;
-use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
 
 /// How often the sweep looks for connections whose transport never came.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
@@ -26,9 +25,9 @@ pub(crate) fn new_connection_id() -> Arc<str> {
 /// Both ends of a new connection's pipes, until a transport claims them.
 #[derive(Debug)]
 struct Pipes {
-    inbound_rx: mpsc::Receiver<Bytes>,
-    outbound_tx: mpsc::Sender<Bytes>,
-    outbound_rx: mpsc::Receiver<Bytes>,
+    inbound_rx: PipeReceiver,
+    outbound_tx: PipeSender,
+    outbound_rx: PipeReceiver,
 }
 
 #[derive(Debug)]
@@ -47,7 +46,7 @@ pub(crate) struct HttpConnection {
     pub(crate) token: Arc<str>,
     created: Instant,
     /// Where transports (and POST sends) write received bytes.
-    pub(crate) inbound_tx: mpsc::Sender<Bytes>,
+    pub(crate) inbound_tx: PipeSender,
     state: Mutex<State>,
     /// The outgoing pipe shared by the polls of a Long Polling connection.
     long_poll: OnceLock<Arc<LongPoll>>,
@@ -57,7 +56,7 @@ pub(crate) struct HttpConnection {
 #[derive(Debug)]
 pub(crate) struct Claimed {
     /// The bytes the application writes.
-    pub(crate) outbound_rx: mpsc::Receiver<Bytes>,
+    pub(crate) outbound_rx: PipeReceiver,
     /// The application side, to hand to the connection handler.
     pub(crate) application: ConnectionContext,
 }
@@ -73,8 +72,8 @@ pub(crate) enum ClaimError {
 
 impl HttpConnection {
     fn new(id: Arc<str>, token: Arc<str>, options: &HttpConnectionOptions) -> Self {
-        let (inbound_tx, inbound_rx) = mpsc::channel(options.application_max_buffer.max(1));
-        let (outbound_tx, outbound_rx) = mpsc::channel(options.transport_max_buffer.max(1));
+        let (inbound_tx, inbound_rx) = pipe(options.application_max_buffer);
+        let (outbound_tx, outbound_rx) = pipe(options.transport_max_buffer);
         HttpConnection {
             shared: Arc::new(ConnectionShared::new(id)),
             token,

@@ -10,6 +10,7 @@ mod dispatcher;
 mod manager;
 mod negotiate;
 mod options;
+mod pipe;
 
 pub use context::{ConnectionContext, OutboundSender, SendError};
 pub use dispatcher::HttpConnectionDispatcher;
@@ -17,6 +18,7 @@ pub use negotiate::query_param;
 pub use options::{HttpConnectionOptions, TransportType, Transports};
 
 pub(crate) use manager::HttpConnection;
+pub(crate) use pipe::{PipeReceiver, PipeSender};
 
 use std::future::Future;
 

@@ -1,12 +1,12 @@
 //! The Long Polling transport: each GET waits for the bytes the application wrote.
 
 use crate::connection::HttpConnection;
+use crate::connection::PipeReceiver;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// Most bytes one poll answers with; more wait for the next poll.
@@ -15,13 +15,13 @@ const MAX_POLL_BYTES: usize = 1 << 20;
 /// A Long Polling connection's side of the outgoing pipe, shared by its polls.
 #[derive(Debug)]
 pub(crate) struct LongPoll {
-    outbound: tokio::sync::Mutex<mpsc::Receiver<Bytes>>,
+    outbound: tokio::sync::Mutex<PipeReceiver>,
     /// The poll currently waiting: its number and the token that replaces it.
     current: Mutex<(u64, Option<CancellationToken>)>,
 }
 
 impl LongPoll {
-    pub(crate) fn new(outbound: mpsc::Receiver<Bytes>) -> Self {
+    pub(crate) fn new(outbound: PipeReceiver) -> Self {
         LongPoll {
             outbound: tokio::sync::Mutex::new(outbound),
             current: Mutex::new((0, None)),
@@ -86,11 +86,11 @@ fn timed_out() -> Response {
 }
 
 /// Appends every chunk queued right now to `body`, up to [`MAX_POLL_BYTES`].
-fn drain(outbound: &mut mpsc::Receiver<Bytes>, body: &mut BytesMut) {
+fn drain(outbound: &mut PipeReceiver, body: &mut BytesMut) {
     while body.len() < MAX_POLL_BYTES {
         match outbound.try_recv() {
-            Ok(chunk) => body.extend_from_slice(&chunk),
-            Err(_) => break,
+            Some(chunk) => body.extend_from_slice(&chunk),
+            None => break,
         }
     }
 }

@@ -1,12 +1,12 @@
 //! The Server-Sent Events transport: a streamed `text/event-stream` response, text only.
 
 use crate::connection::HttpConnection;
+use crate::connection::PipeReceiver;
 use axum::body::Body;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use bytes::{BufMut, Bytes, BytesMut};
 use std::convert::Infallible;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// Formats one chunk of application bytes as one SSE event: every line becomes a `data:`
@@ -36,7 +36,7 @@ impl Drop for DisposeOnDrop {
 
 /// Where the event stream is.
 struct EventStream {
-    outbound: mpsc::Receiver<Bytes>,
+    outbound: PipeReceiver,
     closed: CancellationToken,
     started: bool,
     draining: bool,
@@ -51,7 +51,7 @@ impl EventStream {
             return Some(Bytes::from_static(b":\r\n"));
         }
         let chunk = if self.draining {
-            self.outbound.try_recv().ok()
+            self.outbound.try_recv()
         } else {
             tokio::select! {
                 biased;
@@ -59,7 +59,7 @@ impl EventStream {
                 () = self.closed.cancelled() => {
                     // Flush what the application queued before it closed (its Close message).
                     self.draining = true;
-                    self.outbound.try_recv().ok()
+                    self.outbound.try_recv()
                 }
             }
         };
@@ -71,7 +71,7 @@ impl EventStream {
 /// when the response ends or the client goes away.
 pub(crate) fn response(
     connection: &HttpConnection,
-    outbound: mpsc::Receiver<Bytes>,
+    outbound: PipeReceiver,
     dispose: impl FnOnce() + Send + 'static,
 ) -> Response {
     let state = EventStream {

@@ -1,13 +1,13 @@
 //! The WebSocket transport: full duplex, text frames for text protocols, binary otherwise.
 
 use crate::connection::HttpConnection;
+use crate::connection::{PipeReceiver, PipeSender};
 use crate::protocol::TransferFormat;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use bytes::Bytes;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use std::time::Duration;
-use tokio::sync::mpsc;
 
 /// Read buffer per WebSocket: small, so idle connections stay cheap.
 pub(crate) const READ_BUFFER_SIZE: usize = 4 * 1024;
@@ -21,7 +21,7 @@ const INTERNAL_ERROR: u16 = 1011;
 pub(crate) async fn run(
     socket: WebSocket,
     connection: &HttpConnection,
-    mut outbound: mpsc::Receiver<Bytes>,
+    mut outbound: PipeReceiver,
     close_timeout: Duration,
 ) {
     let (mut sink, mut stream) = socket.split();
@@ -61,7 +61,7 @@ enum End {
     ApplicationDone { code: u16 },
 }
 
-async fn read_loop(stream: &mut SplitStream<WebSocket>, inbound: mpsc::Sender<Bytes>) -> End {
+async fn read_loop(stream: &mut SplitStream<WebSocket>, inbound: PipeSender) -> End {
     while let Some(message) = stream.next().await {
         let data = match message {
             Ok(Message::Text(text)) => Bytes::from(text),
@@ -84,7 +84,7 @@ async fn read_loop(stream: &mut SplitStream<WebSocket>, inbound: mpsc::Sender<By
 
 async fn write_loop(
     sink: &mut SplitSink<WebSocket, Message>,
-    outbound: &mut mpsc::Receiver<Bytes>,
+    outbound: &mut PipeReceiver,
     connection: &HttpConnection,
 ) -> End {
     let closed = connection.shared.closed.clone();
@@ -94,7 +94,7 @@ async fn write_loop(
             data = outbound.recv() => data,
             () = closed.cancelled() => {
                 // Flush what the application queued before it closed (its Close message).
-                while let Ok(data) = outbound.try_recv() {
+                while let Some(data) = outbound.try_recv() {
                     if write(sink, data, connection).await.is_err() {
                         return End::ApplicationDone { code: INTERNAL_ERROR };
                     }

@@ -1,0 +1,266 @@
+//! A bounded queue of byte chunks between a transport and the application.
+//!
+//! Every connection has two, so they are built for idle connections: an empty pipe owns
+//! no buffer (a `VecDeque` allocates on first use and is released when it drains after a
+//! burst), where a `tokio::sync::mpsc` channel allocates a 32-slot block and padded
+//! state up front (about 1.5 KB per channel).
+
+use bytes::Bytes;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::Notify;
+
+/// Above this many slots, a drained queue gives its buffer back.
+const KEEP_CAPACITY: usize = 8;
+
+#[derive(Debug)]
+struct State {
+    queue: VecDeque<Bytes>,
+    /// No more items will be accepted (every sender or the receiver is gone).
+    closed: bool,
+}
+
+#[derive(Debug)]
+struct Shared {
+    state: Mutex<State>,
+    capacity: usize,
+    senders: AtomicUsize,
+    /// Woken when an item arrives or the pipe closes.
+    readable: Notify,
+    /// Woken when room frees up or the pipe closes.
+    writable: Notify,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Every critical section is a single push/pop/flag write: a poisoned lock still
+        // holds a consistent queue.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn close(&self) {
+        self.lock().closed = true;
+        self.readable.notify_one();
+        self.writable.notify_waiters();
+    }
+}
+
+/// Why a chunk was not queued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TrySendError {
+    /// The queue is at capacity.
+    Full,
+    /// The receiver is gone.
+    Closed,
+}
+
+/// The sending half; clone it for each writer.
+#[derive(Debug)]
+pub(crate) struct PipeSender {
+    shared: Arc<Shared>,
+}
+
+/// The receiving half.
+#[derive(Debug)]
+pub(crate) struct PipeReceiver {
+    shared: Arc<Shared>,
+}
+
+/// A pipe holding at most `capacity` chunks.
+pub(crate) fn pipe(capacity: usize) -> (PipeSender, PipeReceiver) {
+    let shared = Arc::new(Shared {
+        state: Mutex::new(State {
+            queue: VecDeque::new(),
+            closed: false,
+        }),
+        capacity: capacity.max(1),
+        senders: AtomicUsize::new(1),
+        readable: Notify::new(),
+        writable: Notify::new(),
+    });
+    (
+        PipeSender {
+            shared: shared.clone(),
+        },
+        PipeReceiver { shared },
+    )
+}
+
+impl PipeSender {
+    /// Queues `chunk` if there is room now.
+    pub(crate) fn try_send(&self, chunk: Bytes) -> Result<(), TrySendError> {
+        let mut state = self.shared.lock();
+        if state.closed {
+            return Err(TrySendError::Closed);
+        }
+        if state.queue.len() >= self.shared.capacity {
+            return Err(TrySendError::Full);
+        }
+        state.queue.push_back(chunk);
+        drop(state);
+        self.shared.readable.notify_one();
+        Ok(())
+    }
+
+    /// Queues `chunk`, waiting while the pipe is full; fails once the receiver is gone.
+    pub(crate) async fn send(&self, chunk: Bytes) -> Result<(), Bytes> {
+        loop {
+            let room = self.shared.writable.notified();
+            tokio::pin!(room);
+            room.as_mut().enable();
+            {
+                let mut state = self.shared.lock();
+                if state.closed {
+                    return Err(chunk);
+                }
+                if state.queue.len() < self.shared.capacity {
+                    state.queue.push_back(chunk);
+                    drop(state);
+                    self.shared.readable.notify_one();
+                    return Ok(());
+                }
+            }
+            room.await;
+        }
+    }
+
+    /// Whether the receiver is gone.
+    #[cfg(test)]
+    pub(crate) fn is_closed(&self) -> bool {
+        self.shared.lock().closed
+    }
+}
+
+impl Clone for PipeSender {
+    fn clone(&self) -> Self {
+        self.shared.senders.fetch_add(1, Ordering::Relaxed);
+        PipeSender {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl Drop for PipeSender {
+    fn drop(&mut self) {
+        if self.shared.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.shared.close();
+        }
+    }
+}
+
+impl PipeReceiver {
+    fn pop(&self) -> Result<Option<Bytes>, ()> {
+        let mut state = self.shared.lock();
+        match state.queue.pop_front() {
+            Some(chunk) => {
+                if state.queue.is_empty() && state.queue.capacity() > KEEP_CAPACITY {
+                    state.queue = VecDeque::new();
+                }
+                drop(state);
+                self.shared.writable.notify_waiters();
+                Ok(Some(chunk))
+            }
+            None if state.closed => Err(()),
+            None => Ok(None),
+        }
+    }
+
+    /// The next chunk; `None` once every sender is gone and the queue is drained.
+    pub(crate) async fn recv(&mut self) -> Option<Bytes> {
+        loop {
+            let arrived = self.shared.readable.notified();
+            tokio::pin!(arrived);
+            arrived.as_mut().enable();
+            match self.pop() {
+                Ok(Some(chunk)) => return Some(chunk),
+                Err(()) => return None,
+                Ok(None) => arrived.await,
+            }
+        }
+    }
+
+    /// The next chunk if one is queued now.
+    pub(crate) fn try_recv(&mut self) -> Option<Bytes> {
+        self.pop().ok().flatten()
+    }
+}
+
+impl Drop for PipeReceiver {
+    fn drop(&mut self) {
+        self.shared.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn chunks_arrive_in_order_and_the_pipe_ends_with_its_last_sender() {
+        let (tx, mut rx) = pipe(4);
+        let tx2 = tx.clone();
+        tx.send(Bytes::from_static(b"a")).await.unwrap();
+        tx2.try_send(Bytes::from_static(b"b")).unwrap();
+        drop(tx);
+        assert_eq!(rx.recv().await.as_deref(), Some(&b"a"[..]));
+        assert_eq!(rx.try_recv().as_deref(), Some(&b"b"[..]));
+        assert!(rx.try_recv().is_none());
+        drop(tx2);
+        assert_eq!(rx.recv().await, None);
+    }
+
+    #[tokio::test]
+    async fn a_full_pipe_refuses_try_send_and_makes_send_wait_for_room() {
+        let (tx, mut rx) = pipe(1);
+        tx.try_send(Bytes::from_static(b"1")).unwrap();
+        assert_eq!(
+            tx.try_send(Bytes::from_static(b"x")),
+            Err(TrySendError::Full)
+        );
+        let waiting = tokio::spawn(async move {
+            tx.send(Bytes::from_static(b"2")).await.unwrap();
+            tx
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!waiting.is_finished(), "send waits while the pipe is full");
+        assert_eq!(rx.recv().await.as_deref(), Some(&b"1"[..]));
+        let tx = waiting.await.unwrap();
+        assert_eq!(rx.recv().await.as_deref(), Some(&b"2"[..]));
+        drop(rx);
+        assert!(tx.is_closed());
+        assert_eq!(tx.try_send(Bytes::new()), Err(TrySendError::Closed));
+        assert!(tx.send(Bytes::new()).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn many_concurrent_senders_lose_nothing() {
+        let (tx, mut rx) = pipe(3);
+        let mut tasks = Vec::new();
+        for sender in 0..8u8 {
+            let tx = tx.clone();
+            tasks.push(tokio::spawn(async move {
+                for i in 0..200u8 {
+                    tx.send(Bytes::from(vec![sender, i])).await.unwrap();
+                }
+            }));
+        }
+        drop(tx);
+        let mut last = [None::<u8>; 8];
+        let mut count = 0;
+        while let Some(chunk) = rx.recv().await {
+            let (sender, i) = (chunk[0] as usize, chunk[1]);
+            assert!(
+                last[sender].is_none_or(|prev| prev + 1 == i),
+                "per-sender order kept"
+            );
+            last[sender] = Some(i);
+            count += 1;
+        }
+        assert_eq!(count, 8 * 200);
+        for task in tasks {
+            task.await.unwrap();
+        }
+    }
+}
