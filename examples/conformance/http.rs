@@ -111,13 +111,21 @@ pub(crate) fn route_quirks(
             let negotiate = lower.contains("/negotiate");
             let mut response = next.run(request).await;
             if negotiate {
+                let an_hour_ago =
+                    std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+                let expired = format!(
+                    "expiredCookie=doesntmatter; Path=/; Expires={}",
+                    httpdate::fmt_http_date(an_hour_ago)
+                );
                 let headers = response.headers_mut();
                 for cookie in [
                     "testCookie=testValue; Path=/",
                     "testCookie2=testValue2; Path=/",
-                    "expiredCookie=doesntmatter; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
                 ] {
                     headers.append(header::SET_COOKIE, HeaderValue::from_static(cookie));
+                }
+                if let Ok(expired) = HeaderValue::from_str(&expired) {
+                    headers.append(header::SET_COOKIE, expired);
                 }
             }
             response

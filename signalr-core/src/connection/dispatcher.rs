@@ -6,8 +6,7 @@ use super::options::{HttpConnectionOptions, TransportType};
 use super::{ConnectionContext, ConnectionHandler};
 use crate::transport::long_polling::{self, LongPoll};
 use crate::transport::{http_send, server_sent_events, websockets};
-use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{FromRequestParts, Request};
+use axum::extract::Request;
 use axum::http::request::Parts;
 use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -204,11 +203,11 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
 
     async fn connect(&self, request: Request, token: Option<String>) -> Response {
         let (mut parts, _body) = request.into_parts();
-        let upgrade = WebSocketUpgrade::from_request_parts(&mut parts, &()).await;
+        let upgrade = websockets::upgrade_request(&mut parts);
         let transport = match &upgrade {
-            Ok(_) => TransportType::WebSockets,
-            Err(_) if accepts_event_stream(&parts) => TransportType::ServerSentEvents,
-            Err(_) => TransportType::LongPolling,
+            Some(_) => TransportType::WebSockets,
+            None if accepts_event_stream(&parts) => TransportType::ServerSentEvents,
+            None => TransportType::LongPolling,
         };
         if !self.inner.options.transports.contains(transport) {
             return Self::not_enabled(transport);
@@ -222,15 +221,15 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
             },
         };
         match (upgrade, transport) {
-            (Ok(upgrade), _) => self.connect_websocket(upgrade, connection, parts),
-            (Err(_), TransportType::ServerSentEvents) => self.connect_sse(connection, parts),
-            (Err(_), _) => self.long_poll(connection, parts).await,
+            (Some(upgrade), _) => self.connect_websocket(upgrade, connection, parts),
+            (None, TransportType::ServerSentEvents) => self.connect_sse(connection, parts),
+            (None, _) => self.long_poll(connection, parts).await,
         }
     }
 
     fn connect_websocket(
         &self,
-        upgrade: WebSocketUpgrade,
+        upgrade: websockets::Upgrade,
         connection: Arc<HttpConnection>,
         parts: Parts,
     ) -> Response {
@@ -238,23 +237,22 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
             Ok(claimed) => claimed,
             Err(error) => return Self::refused(error),
         };
-        let options = &self.inner.options;
-        let upgrade = upgrade
-            .read_buffer_size(websockets::READ_BUFFER_SIZE)
-            .write_buffer_size(0)
-            .max_message_size(options.websocket_max_message_size)
-            .max_frame_size(options.websocket_max_message_size);
+        let response = upgrade.response();
         let this = self.clone();
-        let failed_manager = self.inner.manager.clone();
-        let failed_token = connection.token.clone();
+        let options = &self.inner.options;
+        let max_message_size = options.websocket_max_message_size;
         let close_timeout = options.websocket_close_timeout;
-        upgrade
-            .on_failed_upgrade(move |_| failed_manager.remove(&failed_token))
-            .on_upgrade(move |socket| async move {
-                this.start_application(&connection, claimed.application);
-                websockets::run(socket, &connection, claimed.outbound_rx, close_timeout).await;
-                this.inner.manager.remove(&connection.token);
-            })
+        tokio::spawn(async move {
+            match upgrade.socket(max_message_size).await {
+                Some(socket) => {
+                    this.start_application(&connection, claimed.application);
+                    websockets::run(socket, &connection, claimed.outbound_rx, close_timeout).await;
+                }
+                None => tracing::debug!("the WebSocket upgrade did not complete"),
+            }
+            this.inner.manager.remove(&connection.token);
+        });
+        response
     }
 
     fn connect_sse(&self, connection: Arc<HttpConnection>, parts: Parts) -> Response {

@@ -1,25 +1,102 @@
 //! The WebSocket transport: full duplex, text frames for text protocols, binary otherwise.
+//!
+//! The upgrade is done here on hyper directly (not through axum's extractor) to keep the
+//! raw socket reachable: when a client closes first, the server answers with a close frame
+//! carrying 1000 (Normal Closure), as ASP.NET Core does, where tungstenite would only echo
+//! the client's frame (an empty one reads as 1005 on the client).
 
-use crate::connection::HttpConnection;
-use crate::connection::{PipeReceiver, PipeSender};
+use crate::connection::{HttpConnection, PipeReceiver, PipeSender};
 use crate::protocol::TransferFormat;
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use axum::body::Body;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, Method, Response, StatusCode};
 use bytes::Bytes;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
+use hyper_util::rt::TokioIo;
 use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_tungstenite::WebSocketStream;
 
 /// Read buffer per WebSocket: small, so idle connections stay cheap.
-pub(crate) const READ_BUFFER_SIZE: usize = 4 * 1024;
+const READ_BUFFER_SIZE: usize = 4 * 1024;
 
-/// Close code for a normal closure.
-const NORMAL_CLOSURE: u16 = 1000;
-/// Close code when the server failed.
-const INTERNAL_ERROR: u16 = 1011;
+/// A close frame with 1000 (Normal Closure), as a server writes it (unmasked).
+const NORMAL_CLOSE_FRAME: [u8; 4] = [0x88, 0x02, 0x03, 0xe8];
+
+type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+
+/// A WebSocket upgrade request, accepted: the 101 response to send and the pending socket.
+pub(crate) struct Upgrade {
+    on_upgrade: hyper::upgrade::OnUpgrade,
+    accept_key: HeaderValue,
+}
+
+fn header_has_token(parts: &Parts, name: header::HeaderName, token: &str) -> bool {
+    parts
+        .headers
+        .get_all(name)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|part| part.trim().eq_ignore_ascii_case(token))
+}
+
+/// Whether `parts` asks for a WebSocket; takes hyper's upgrade handle out of it if so.
+pub(crate) fn upgrade_request(parts: &mut Parts) -> Option<Upgrade> {
+    let is_websocket = parts.method == Method::GET
+        && header_has_token(parts, header::CONNECTION, "upgrade")
+        && header_has_token(parts, header::UPGRADE, "websocket")
+        && parts
+            .headers
+            .get(header::SEC_WEBSOCKET_VERSION)
+            .is_some_and(|v| v == "13");
+    if !is_websocket {
+        return None;
+    }
+    let key = parts.headers.get(header::SEC_WEBSOCKET_KEY)?;
+    let accept_key = HeaderValue::from_str(&derive_accept_key(key.as_bytes())).ok()?;
+    let on_upgrade = parts.extensions.remove::<hyper::upgrade::OnUpgrade>()?;
+    Some(Upgrade {
+        on_upgrade,
+        accept_key,
+    })
+}
+
+impl Upgrade {
+    /// The `101 Switching Protocols` response.
+    pub(crate) fn response(&self) -> Response<Body> {
+        let mut response = Response::new(Body::empty());
+        *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+        let headers = response.headers_mut();
+        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        headers.insert(header::SEC_WEBSOCKET_ACCEPT, self.accept_key.clone());
+        response
+    }
+
+    /// The socket, once the 101 response has been sent.
+    pub(crate) async fn socket(self, max_message_size: usize) -> Option<Socket> {
+        let upgraded = self.on_upgrade.await.ok()?;
+        let config = WebSocketConfig::default()
+            .read_buffer_size(READ_BUFFER_SIZE)
+            .write_buffer_size(0)
+            .max_message_size(Some(max_message_size))
+            .max_frame_size(Some(max_message_size));
+        Some(
+            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
+                .await,
+        )
+    }
+}
 
 /// Pumps bytes between `socket` and the connection until either side ends.
 pub(crate) async fn run(
-    socket: WebSocket,
+    socket: Socket,
     connection: &HttpConnection,
     mut outbound: PipeReceiver,
     close_timeout: Duration,
@@ -32,9 +109,21 @@ pub(crate) async fn run(
         reason = write_loop(&mut sink, &mut outbound, connection) => reason,
     };
     match reason {
-        End::ClientClosed | End::SocketFailed => {
+        End::ClientClosed => {
             closed.cancel();
+            // Answer the client's close with 1000 on the raw socket (tungstenite would
+            // echo the client's frame), then end the TCP connection.
+            if let Ok(socket) = sink.reunite(stream) {
+                let mut io = socket.into_inner();
+                let answered = async {
+                    io.write_all(&NORMAL_CLOSE_FRAME).await?;
+                    io.flush().await?;
+                    io.shutdown().await
+                };
+                let _ = tokio::time::timeout(close_timeout, answered).await;
+            }
         }
+        End::SocketFailed => closed.cancel(),
         End::ApplicationDone { code } => {
             let frame = CloseFrame {
                 code,
@@ -58,16 +147,16 @@ pub(crate) async fn run(
 enum End {
     ClientClosed,
     SocketFailed,
-    ApplicationDone { code: u16 },
+    ApplicationDone { code: CloseCode },
 }
 
-async fn read_loop(stream: &mut SplitStream<WebSocket>, inbound: PipeSender) -> End {
+async fn read_loop(stream: &mut SplitStream<Socket>, inbound: PipeSender) -> End {
     while let Some(message) = stream.next().await {
         let data = match message {
             Ok(Message::Text(text)) => Bytes::from(text),
             Ok(Message::Binary(data)) => data,
             Ok(Message::Close(_)) => return End::ClientClosed,
-            Ok(Message::Ping(_) | Message::Pong(_)) => continue,
+            Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => continue,
             Err(e) => {
                 tracing::debug!(error = %e, "WebSocket read failed");
                 return End::SocketFailed;
@@ -83,7 +172,7 @@ async fn read_loop(stream: &mut SplitStream<WebSocket>, inbound: PipeSender) -> 
 }
 
 async fn write_loop(
-    sink: &mut SplitSink<WebSocket, Message>,
+    sink: &mut SplitSink<Socket, Message>,
     outbound: &mut PipeReceiver,
     connection: &HttpConnection,
 ) -> End {
@@ -96,7 +185,7 @@ async fn write_loop(
                 // Flush what the application queued before it closed (its Close message).
                 while let Some(data) = outbound.try_recv() {
                     if write(sink, data, connection).await.is_err() {
-                        return End::ApplicationDone { code: INTERNAL_ERROR };
+                        return End::ApplicationDone { code: CloseCode::Error };
                     }
                 }
                 None
@@ -104,7 +193,7 @@ async fn write_loop(
         };
         let Some(data) = data else {
             return End::ApplicationDone {
-                code: NORMAL_CLOSURE,
+                code: CloseCode::Normal,
             };
         };
         if write(sink, data, connection).await.is_err() {
@@ -114,7 +203,7 @@ async fn write_loop(
 }
 
 async fn write(
-    sink: &mut SplitSink<WebSocket, Message>,
+    sink: &mut SplitSink<Socket, Message>,
     data: Bytes,
     connection: &HttpConnection,
 ) -> Result<(), ()> {
