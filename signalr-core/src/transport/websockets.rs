@@ -22,8 +22,9 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
-/// Read buffer per WebSocket: small, so idle connections stay cheap.
-const READ_BUFFER_SIZE: usize = 4 * 1024;
+/// Read buffer per WebSocket: small, so idle connections stay cheap (larger messages
+/// still arrive whole; they take more reads).
+const READ_BUFFER_SIZE: usize = 2 * 1024;
 
 /// A close frame with 1000 (Normal Closure), as a server writes it (unmasked).
 const NORMAL_CLOSE_FRAME: [u8; 4] = [0x88, 0x02, 0x03, 0xe8];
