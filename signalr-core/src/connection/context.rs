@@ -7,12 +7,15 @@ use axum::http::request::Parts;
 use bytes::Bytes;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// State shared by a connection's application side, its transport and its senders.
 #[derive(Debug)]
 pub(crate) struct ConnectionShared {
     pub(crate) connection_id: Arc<str>,
+    /// How long a write may wait for room before the connection is given up.
+    send_timeout: Duration,
     /// Whether the application writes binary data (set before the handshake response).
     binary: AtomicBool,
     /// Set by every write; the keep-alive timer sends a Ping only when it finds it clear.
@@ -25,9 +28,10 @@ pub(crate) struct ConnectionShared {
 }
 
 impl ConnectionShared {
-    pub(crate) fn new(connection_id: Arc<str>) -> Self {
+    pub(crate) fn new(connection_id: Arc<str>, send_timeout: Duration) -> Self {
         ConnectionShared {
             connection_id,
+            send_timeout,
             binary: AtomicBool::new(false),
             wrote_recently: AtomicBool::new(false),
             closed: CancellationToken::new(),
@@ -53,6 +57,9 @@ pub enum SendError {
     /// The connection's outgoing queue is full: the client reads slower than it is sent to.
     #[error("the connection's outgoing queue is full (the client is not keeping up)")]
     Full,
+    /// The outgoing queue stayed full for the whole `transport_send_timeout`.
+    #[error("the client did not make room for a message within the send timeout")]
+    TimedOut,
 }
 
 /// A cloneable handle that queues bytes for a connection's transport.
@@ -83,6 +90,22 @@ impl OutboundSender {
             TrySendError::Full => SendError::Full,
             TrySendError::Closed => SendError::Closed,
         })
+    }
+
+    /// Queues `data`, waiting for room at most the connection's `transport_send_timeout`;
+    /// a client that does not make room by then is disconnected.
+    pub async fn send_or_give_up(&self, data: Bytes) -> Result<(), SendError> {
+        match tokio::time::timeout(self.shared.send_timeout, self.send(data)).await {
+            Ok(sent) => sent,
+            Err(_) => {
+                tracing::warn!(
+                    connection_id = %self.shared.connection_id,
+                    "closing a connection that did not read its messages within the send timeout"
+                );
+                self.abort();
+                Err(SendError::TimedOut)
+            }
+        }
     }
 
     /// Clears and returns the "written since last asked" flag (for keep-alive pings).

@@ -72,10 +72,10 @@ pub(crate) enum ClaimError {
 
 impl HttpConnection {
     fn new(id: Arc<str>, token: Arc<str>, options: &HttpConnectionOptions) -> Self {
-        let (inbound_tx, inbound_rx) = pipe(options.application_max_buffer);
-        let (outbound_tx, outbound_rx) = pipe(options.transport_max_buffer);
+        let (inbound_tx, inbound_rx) = pipe(options.application_max_buffer_size);
+        let (outbound_tx, outbound_rx) = pipe(options.transport_max_buffer_size);
         HttpConnection {
-            shared: Arc::new(ConnectionShared::new(id)),
+            shared: Arc::new(ConnectionShared::new(id, options.transport_send_timeout)),
             token,
             created: Instant::now(),
             inbound_tx,

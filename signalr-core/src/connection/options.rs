@@ -116,12 +116,16 @@ pub struct HttpConnectionOptions {
     /// How long the server waits for the client's WebSocket close frame
     /// (`WebSockets.CloseTimeout`). Default: 5 s.
     pub websocket_close_timeout: Duration,
-    /// Chunks queued from the transport to the application before the transport stops
-    /// reading (backpressure). Default: 32.
-    pub application_max_buffer: usize,
-    /// Chunks queued from the application to the transport before senders wait.
-    /// Default: 64.
-    pub transport_max_buffer: usize,
+    /// Bytes queued from the transport to the application before the transport stops
+    /// reading (backpressure; `ApplicationMaxBufferSize`). Default: 64 KiB.
+    pub application_max_buffer_size: usize,
+    /// Bytes queued from the application to the transport before senders wait, and
+    /// before a broadcast gives up on a client that does not keep up
+    /// (`TransportMaxBufferSize`). Default: 64 KiB.
+    pub transport_max_buffer_size: usize,
+    /// How long a message may wait for room in a full outgoing queue before the client
+    /// is disconnected as not keeping up (`TransportSendTimeout`). Default: 10 s.
+    pub transport_send_timeout: Duration,
     /// Largest WebSocket message accepted, in bytes. Default: 1 MiB.
     pub websocket_max_message_size: usize,
     /// How long a long poll waits for data before answering empty
@@ -139,8 +143,9 @@ impl Default for HttpConnectionOptions {
             minimum_protocol_version: 0,
             disconnect_timeout: Duration::from_secs(15),
             websocket_close_timeout: Duration::from_secs(5),
-            application_max_buffer: 32,
-            transport_max_buffer: 64,
+            application_max_buffer_size: 64 * 1024,
+            transport_max_buffer_size: 64 * 1024,
+            transport_send_timeout: Duration::from_secs(10),
             websocket_max_message_size: 1 << 20,
             long_poll_timeout: Duration::from_secs(90),
             maximum_send_body_size: 1 << 20,

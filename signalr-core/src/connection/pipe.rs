@@ -1,4 +1,4 @@
-//! A bounded queue of byte chunks between a transport and the application.
+//! A queue of byte chunks between a transport and the application, bounded in bytes.
 //!
 //! Every connection has two, so they are built for idle connections: an empty pipe owns
 //! no buffer (a `VecDeque` allocates on first use and is released when it drains after a
@@ -17,6 +17,8 @@ const KEEP_CAPACITY: usize = 8;
 #[derive(Debug)]
 struct State {
     queue: VecDeque<Bytes>,
+    /// Bytes queued.
+    bytes: usize,
     /// No more items will be accepted (every sender or the receiver is gone).
     closed: bool,
 }
@@ -67,11 +69,12 @@ pub(crate) struct PipeReceiver {
     shared: Arc<Shared>,
 }
 
-/// A pipe holding at most `capacity` chunks.
+/// A pipe holding at most `capacity` bytes (a larger chunk still fits into an empty one).
 pub(crate) fn pipe(capacity: usize) -> (PipeSender, PipeReceiver) {
     let shared = Arc::new(Shared {
         state: Mutex::new(State {
             queue: VecDeque::new(),
+            bytes: 0,
             closed: false,
         }),
         capacity: capacity.max(1),
@@ -87,6 +90,17 @@ pub(crate) fn pipe(capacity: usize) -> (PipeSender, PipeReceiver) {
     )
 }
 
+impl State {
+    fn has_room_for(&self, chunk: &Bytes, capacity: usize) -> bool {
+        self.queue.is_empty() || self.bytes + chunk.len() <= capacity
+    }
+
+    fn push(&mut self, chunk: Bytes) {
+        self.bytes += chunk.len();
+        self.queue.push_back(chunk);
+    }
+}
+
 impl PipeSender {
     /// Queues `chunk` if there is room now.
     pub(crate) fn try_send(&self, chunk: Bytes) -> Result<(), TrySendError> {
@@ -94,10 +108,10 @@ impl PipeSender {
         if state.closed {
             return Err(TrySendError::Closed);
         }
-        if state.queue.len() >= self.shared.capacity {
+        if !state.has_room_for(&chunk, self.shared.capacity) {
             return Err(TrySendError::Full);
         }
-        state.queue.push_back(chunk);
+        state.push(chunk);
         drop(state);
         self.shared.readable.notify_one();
         Ok(())
@@ -114,8 +128,8 @@ impl PipeSender {
                 if state.closed {
                     return Err(chunk);
                 }
-                if state.queue.len() < self.shared.capacity {
-                    state.queue.push_back(chunk);
+                if state.has_room_for(&chunk, self.shared.capacity) {
+                    state.push(chunk);
                     drop(state);
                     self.shared.readable.notify_one();
                     return Ok(());
@@ -154,6 +168,7 @@ impl PipeReceiver {
         let mut state = self.shared.lock();
         match state.queue.pop_front() {
             Some(chunk) => {
+                state.bytes -= chunk.len();
                 if state.queue.is_empty() && state.queue.capacity() > KEEP_CAPACITY {
                     state.queue = VecDeque::new();
                 }
@@ -234,9 +249,27 @@ mod tests {
         assert!(tx.send(Bytes::new()).await.is_err());
     }
 
+    #[test]
+    fn capacity_counts_bytes_but_an_empty_pipe_takes_any_chunk() {
+        let (tx, _rx) = pipe(4);
+        tx.try_send(Bytes::from_static(b"too large for four"))
+            .unwrap();
+        assert_eq!(
+            tx.try_send(Bytes::from_static(b"x")),
+            Err(TrySendError::Full)
+        );
+        let (tx, _rx) = pipe(4);
+        tx.try_send(Bytes::from_static(b"ab")).unwrap();
+        tx.try_send(Bytes::from_static(b"cd")).unwrap();
+        assert_eq!(
+            tx.try_send(Bytes::from_static(b"e")),
+            Err(TrySendError::Full)
+        );
+    }
+
     #[tokio::test]
     async fn many_concurrent_senders_lose_nothing() {
-        let (tx, mut rx) = pipe(3);
+        let (tx, mut rx) = pipe(6);
         let mut tasks = Vec::new();
         for sender in 0..8u8 {
             let tx = tx.clone();

@@ -236,10 +236,12 @@ impl HubLifetimeManager {
 
     /// Sends an invocation of client method `method` to `target`.
     ///
-    /// One recipient: waits for room in its queue. Many: queues without waiting; a
-    /// recipient whose queue is full is too slow to keep up and is disconnected, so that
-    /// one slow client never holds up the others. A connection in several of the
-    /// targeted groups (or users) receives the message once.
+    /// Every recipient with room in its queue gets the message at once; for those whose
+    /// queue is full the call waits (after leaving the registry) up to the connection's
+    /// `transport_send_timeout`, and disconnects those that still do not make room, so
+    /// that one stuck client cannot hold up the others for long and no message is lost
+    /// silently. A connection in several of the targeted groups (or users) receives the
+    /// message once.
     pub(crate) async fn send<A: Serialize + ?Sized>(
         &self,
         target: &Target,
@@ -258,20 +260,33 @@ impl HubLifetimeManager {
             let bytes = message.bytes(handle.protocol)?;
             return handle
                 .sender
-                .send(bytes)
+                .send_or_give_up(bytes)
                 .await
                 .map_err(|_| SendError::ConnectionClosed);
         }
+        let waiting = self.queue_to(target, &mut message)?;
+        if !waiting.is_empty() {
+            futures_util::future::join_all(waiting.into_iter().map(|(sender, bytes)| async move {
+                let _ = sender.send_or_give_up(bytes).await;
+            }))
+            .await;
+        }
+        Ok(())
+    }
+
+    /// Queues the message for every recipient with room; returns those without.
+    fn queue_to<A: Serialize + ?Sized>(
+        &self,
+        target: &Target,
+        message: &mut PerProtocol<'_, A>,
+    ) -> Result<Vec<(OutboundSender, Bytes)>, SendError> {
         let registry = self.read();
+        let mut waiting = Vec::new();
         let mut deliver = |entry: &Entry| -> Result<(), SendError> {
             let handle = &entry.handle;
             let bytes = message.bytes(handle.protocol)?;
-            if let Err(crate::connection::SendError::Full) = handle.sender.try_send(bytes) {
-                tracing::warn!(
-                    connection_id = handle.sender.connection_id(),
-                    "closing a connection whose outgoing queue is full"
-                );
-                handle.sender.abort();
+            if let Err(crate::connection::SendError::Full) = handle.sender.try_send(bytes.clone()) {
+                waiting.push((handle.sender.clone(), bytes));
             }
             Ok(())
         };
@@ -311,6 +326,7 @@ impl HubLifetimeManager {
                 .flat_map(|user| members(&registry.users, user))
                 .filter(first_time)
                 .try_for_each(deliver_id),
-        }
+        }?;
+        Ok(waiting)
     }
 }
