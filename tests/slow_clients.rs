@@ -26,7 +26,8 @@ impl Quiet for Hub {
     }
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn connect(addr: std::net::SocketAddr) -> Ws {
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/hub"))
@@ -85,14 +86,23 @@ async fn a_client_that_stops_reading_is_disconnected_after_the_send_timeout_and_
 
     let started = Instant::now();
     for _ in 0..messages {
-        context.clients().all().receive(payload.clone()).await.unwrap();
+        context
+            .clients()
+            .all()
+            .receive(payload.clone())
+            .await
+            .unwrap();
     }
     let elapsed = started.elapsed();
     assert!(
         elapsed < Duration::from_secs(5),
         "broadcasting waited on the stuck client for {elapsed:?}, longer than its send timeout allows"
     );
-    assert_eq!(reading.await.unwrap(), messages, "the reading client lost nothing");
+    assert_eq!(
+        reading.await.unwrap(),
+        messages,
+        "the reading client lost nothing"
+    );
 
     // The stuck client was disconnected: once it reads, its stream ends.
     let mut stuck = stuck;

@@ -10,6 +10,9 @@
 //! `--transports` limits the transports the hub offers (all three by default), to watch
 //! the official client fall back from WebSockets to Server-Sent Events to Long Polling.
 
+#[path = "../common/mod.rs"]
+mod common;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Html;
@@ -70,12 +73,6 @@ impl Chat for ChatHub {
     }
 }
 
-/// Command-line options.
-struct Args {
-    listen: String,
-    transports: Transports,
-}
-
 fn parse_transports(list: &str) -> Result<Transports, String> {
     list.split(',').try_fold(Transports::none(), |set, name| {
         let transport = match name.trim() {
@@ -86,27 +83,6 @@ fn parse_transports(list: &str) -> Result<Transports, String> {
         };
         Ok(set | transport)
     })
-}
-
-fn parse_args() -> Result<Args, String> {
-    let mut args = std::env::args().skip(1);
-    let mut parsed = Args {
-        listen: "127.0.0.1:5000".to_owned(),
-        transports: Transports::all(),
-    };
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
-        match arg.as_str() {
-            "--listen" => parsed.listen = value()?,
-            "--transports" => parsed.transports = parse_transports(&value()?)?,
-            other => {
-                return Err(format!(
-                "unknown argument `{other}`; usage: chat [--listen ADDR] [--transports ws,sse,lp]"
-            ))
-            }
-        }
-    }
-    Ok(parsed)
 }
 
 /// `POST /announce`: a plain axum handler calling clients through the hub context.
@@ -123,12 +99,12 @@ async fn announce(State(chat): State<HubContext>, text: String) -> StatusCode {
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .init();
-    let Args { listen, transports } = match parse_args() {
-        Ok(args) => args,
-        Err(message) => {
+    let flags = common::flags("chat", &["--transports"]);
+    common::init_tracing();
+    let transports = match flags.get("--transports").map(parse_transports) {
+        None => Transports::all(),
+        Some(Ok(transports)) => transports,
+        Some(Err(message)) => {
             eprintln!("{message}");
             std::process::exit(2);
         }
@@ -140,19 +116,6 @@ async fn main() {
         .route("/announce", post(announce))
         .with_state(context)
         .route_hub("/chat", chat);
-    let listener = match signalr::bind(&listen).await {
-        Ok(listener) => listener,
-        Err(e) => {
-            eprintln!("cannot listen on {listen}: {e}");
-            std::process::exit(1);
-        }
-    };
-    match listener.local_addr() {
-        Ok(addr) => println!("listening on http://{addr}"),
-        Err(e) => eprintln!("cannot read the bound address: {e}"),
-    }
-    if let Err(e) = axum::serve(listener, app).await {
-        eprintln!("server failed: {e}");
-        std::process::exit(1);
-    }
+    let listener = common::bind(&flags.listen).await;
+    common::exit_on_failure(axum::serve(listener, app).await);
 }

@@ -5,6 +5,8 @@
 //! cargo run --release --example conformance -- --listen 127.0.0.1:5000
 //! ```
 
+#[path = "../common/mod.rs"]
+mod common;
 mod echo;
 mod http;
 mod jwt;
@@ -52,22 +54,6 @@ impl HubWithAuthorization for Authorized {
     }
 }
 
-fn listen_address() -> Result<String, String> {
-    let mut args = std::env::args().skip(1);
-    let mut listen = "127.0.0.1:5000".to_owned();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--listen" => listen = args.next().ok_or("--listen needs an address")?,
-            other => {
-                return Err(format!(
-                    "unknown argument `{other}`; usage: conformance [--listen ADDR]"
-                ))
-            }
-        }
-    }
-    Ok(listen)
-}
-
 fn app() -> axum::Router {
     let test_hub = Tests.into_server().enable_detailed_errors(true);
     let state = AppState {
@@ -113,33 +99,12 @@ fn app() -> axum::Router {
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .init();
-    let listen = match listen_address() {
-        Ok(listen) => listen,
-        Err(message) => {
-            eprintln!("{message}");
-            std::process::exit(2);
-        }
-    };
+    let flags = common::flags("conformance", &[]);
+    common::init_tracing();
     let redirects = Arc::new(AtomicU64::new(0));
     // Path rewriting must happen before routing, so it wraps the whole router.
     let service = axum::middleware::from_fn(http::route_quirks(redirects)).layer(app());
     let service = axum::middleware::from_fn(http::cors).layer(service);
-    let listener = match signalr::bind(&listen).await {
-        Ok(listener) => listener,
-        Err(e) => {
-            eprintln!("cannot listen on {listen}: {e}");
-            std::process::exit(1);
-        }
-    };
-    match listener.local_addr() {
-        Ok(addr) => println!("listening on http://{addr}"),
-        Err(e) => eprintln!("cannot read the bound address: {e}"),
-    }
-    if let Err(e) = axum::serve(listener, service.into_make_service()).await {
-        eprintln!("server failed: {e}");
-        std::process::exit(1);
-    }
+    let listener = common::bind(&flags.listen).await;
+    common::exit_on_failure(axum::serve(listener, service.into_make_service()).await);
 }

@@ -14,6 +14,9 @@
 //!   (a client result) and answers `accepted`, `declined` or the error;
 //! - `GET /stats` reports the server's counters as JSON (streams cancelled, disconnects).
 
+#[path = "../common/mod.rs"]
+mod common;
+
 use axum::extract::{Path, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -354,34 +357,10 @@ async fn read_stats(State(state): State<AppState>) -> Json<serde_json::Value> {
     }))
 }
 
-fn listen_address() -> Result<String, String> {
-    let mut args = std::env::args().skip(1);
-    let mut listen = "127.0.0.1:5000".to_owned();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--listen" => listen = args.next().ok_or("--listen needs an address")?,
-            other => {
-                return Err(format!(
-                    "unknown argument `{other}`; usage: warehouse [--listen ADDR]"
-                ))
-            }
-        }
-    }
-    Ok(listen)
-}
-
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .init();
-    let listen = match listen_address() {
-        Ok(listen) => listen,
-        Err(message) => {
-            eprintln!("{message}");
-            std::process::exit(2);
-        }
-    };
+    let flags = common::flags("warehouse", &[]);
+    common::init_tracing();
     let stats = Arc::new(Stats::default());
     let floor = Floor {
         stats: stats.clone(),
@@ -400,19 +379,6 @@ async fn main() {
         .route("/stats", get(read_stats))
         .with_state(state)
         .route_hub("/hubs/warehouse", floor);
-    let listener = match signalr::bind(&listen).await {
-        Ok(listener) => listener,
-        Err(e) => {
-            eprintln!("cannot listen on {listen}: {e}");
-            std::process::exit(1);
-        }
-    };
-    match listener.local_addr() {
-        Ok(addr) => println!("listening on http://{addr}"),
-        Err(e) => eprintln!("cannot read the bound address: {e}"),
-    }
-    if let Err(e) = axum::serve(listener, app).await {
-        eprintln!("server failed: {e}");
-        std::process::exit(1);
-    }
+    let listener = common::bind(&flags.listen).await;
+    common::exit_on_failure(axum::serve(listener, app).await);
 }
