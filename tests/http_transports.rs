@@ -3,11 +3,12 @@
 //! code, header and framing rule, and keep-alive over both transports.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use serde::Serialize;
+mod common;
+use common::{invocation, msgpack_invocation};
+
 use signalr::connection::HttpConnectionOptions;
 use signalr::hub::HubDispatcher;
 use signalr::prelude::*;
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -442,41 +443,6 @@ async fn websocket_upgrade(addr: SocketAddr, query: &str) -> HttpStream {
         b"",
     )
     .await
-}
-
-/// A JSON Invocation record; `arguments` is the JSON array text.
-fn invocation(id: Option<&str>, target: &str, arguments: &str) -> String {
-    match id {
-        Some(id) => format!(
-            "{{\"type\":1,\"invocationId\":\"{id}\",\"target\":\"{target}\",\"arguments\":{arguments}}}\x1e"
-        ),
-        None => format!("{{\"type\":1,\"target\":\"{target}\",\"arguments\":{arguments}}}\x1e"),
-    }
-}
-
-/// Frames a MessagePack body with its varint length prefix.
-fn msgpack_frame(body: Vec<u8>) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut length = body.len();
-    loop {
-        let mut byte = (length & 0x7f) as u8;
-        length >>= 7;
-        if length > 0 {
-            byte |= 0x80;
-        }
-        out.push(byte);
-        if length == 0 {
-            break;
-        }
-    }
-    out.extend(body);
-    out
-}
-
-/// A MessagePack Invocation as the JS client writes it (5 elements, no stream ids).
-fn msgpack_invocation<A: Serialize>(id: Option<&str>, target: &str, arguments: A) -> Vec<u8> {
-    let headers: HashMap<String, String> = HashMap::new();
-    msgpack_frame(rmp_serde::to_vec(&(1u8, headers, id, target, arguments)).unwrap())
 }
 
 // ---------------------------------------------------------------------------------------

@@ -3,11 +3,12 @@
 //! checked byte for byte against the wire protocol.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod common;
+use common::{invocation, msgpack_frame, msgpack_invocation};
+
 use futures_util::{SinkExt, StreamExt};
-use serde::Serialize;
 use signalr::hub::HubDispatcher;
 use signalr::prelude::*;
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -384,16 +385,6 @@ impl Client {
     }
 }
 
-/// A JSON Invocation record; `arguments` is the JSON array text.
-fn invocation(id: Option<&str>, target: &str, arguments: &str) -> String {
-    match id {
-        Some(id) => format!(
-            "{{\"type\":1,\"invocationId\":\"{id}\",\"target\":\"{target}\",\"arguments\":{arguments}}}\x1e"
-        ),
-        None => format!("{{\"type\":1,\"target\":\"{target}\",\"arguments\":{arguments}}}\x1e"),
-    }
-}
-
 /// Asserts that `record` is a Completion of `id` without error (void or with a result).
 fn assert_success(record: &str, id: &str) {
     let value: serde_json::Value = serde_json::from_str(
@@ -413,31 +404,6 @@ fn error_completion(id: &str, error: &str) -> String {
         "{{\"type\":3,\"invocationId\":\"{id}\",\"error\":{}}}\x1e",
         serde_json::to_string(error).unwrap()
     )
-}
-
-/// Frames a MessagePack body with its varint length prefix.
-fn msgpack_frame(body: Vec<u8>) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut length = body.len();
-    loop {
-        let mut byte = (length & 0x7f) as u8;
-        length >>= 7;
-        if length > 0 {
-            byte |= 0x80;
-        }
-        out.push(byte);
-        if length == 0 {
-            break;
-        }
-    }
-    out.extend(body);
-    out
-}
-
-/// A MessagePack Invocation as the JS client writes it (5 elements, no stream ids).
-fn msgpack_invocation<A: Serialize>(id: Option<&str>, target: &str, arguments: A) -> Vec<u8> {
-    let headers: HashMap<String, String> = HashMap::new();
-    msgpack_frame(rmp_serde::to_vec(&(1u8, headers, id, target, arguments)).unwrap())
 }
 
 // ---------------------------------------------------------------------------------------
