@@ -2,7 +2,7 @@
 //!
 //! Nothing here does I/O. Incoming records are parsed into [`HubMessage`]s whose payloads
 //! (arguments, stream items, results) stay as undecoded [`RawValue`]s until the dispatcher
-//! knows the target types. Outgoing messages are written once per protocol into [`Bytes`]
+//! knows the target types. Outgoing messages are written once per protocol into [`Bytes`](bytes::Bytes)
 //! that every recipient shares.
 
 mod framing;

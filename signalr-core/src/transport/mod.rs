@@ -1,7 +1,7 @@
 //! The HTTP transports that carry a connection's bytes.
 //!
 //! WebSockets is full duplex. Server-Sent Events and Long Polling carry server-to-client
-//! bytes; their client-to-server bytes arrive as HTTP POSTs ([`http_send`]).
+//! bytes; their client-to-server bytes arrive as HTTP POSTs.
 
 pub(crate) mod http_send;
 pub(crate) mod long_polling;
