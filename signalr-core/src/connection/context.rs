@@ -128,7 +128,8 @@ impl OutboundSender {
 ///
 /// hyper parses header values and the URI as slices of its connection read buffer (8 to
 /// 16 KiB); keeping them for the connection's lifetime would keep that whole buffer alive
-/// for every connection. Owned copies cost a few hundred bytes.
+/// for every connection. Owned copies cost a few hundred bytes; the `Sec-WebSocket-*`
+/// handshake headers are left out.
 fn detach(mut parts: Parts) -> Parts {
     let mut headers = axum::http::HeaderMap::with_capacity(parts.headers.len());
     let mut last_name = None;
@@ -140,6 +141,10 @@ fn detach(mut parts: Parts) -> Parts {
         let Some(name) = last_name.clone() else {
             continue;
         };
+        // The WebSocket handshake's plumbing is of no use once the socket is open.
+        if name.as_str().starts_with("sec-websocket-") {
+            continue;
+        }
         let mut copy =
             axum::http::HeaderValue::from_bytes(value.as_bytes()).unwrap_or(value.clone());
         copy.set_sensitive(value.is_sensitive());

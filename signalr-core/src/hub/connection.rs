@@ -21,7 +21,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use tokio::sync::mpsc;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// Generic text of the Close sent when the server ends a connection because of an error.
@@ -184,6 +184,33 @@ struct Finished {
 
 type CallFuture<'a> = BoxFuture<'a, Finished>;
 
+/// Running calls; allocates nothing until the first call (most connections of a
+/// broadcast-heavy app never invoke anything).
+#[derive(Default)]
+struct Calls<'a>(Option<FuturesUnordered<CallFuture<'a>>>);
+
+impl<'a> Calls<'a> {
+    fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, FuturesUnordered::len)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn push(&mut self, call: CallFuture<'a>) {
+        self.0.get_or_insert_with(FuturesUnordered::new).push(call);
+    }
+
+    /// The next call to finish; pending while there is none.
+    async fn next(&mut self) -> Option<Finished> {
+        match &mut self.0 {
+            Some(calls) if !calls.is_empty() => calls.next().await,
+            _ => std::future::pending().await,
+        }
+    }
+}
+
 /// An upload event waiting for room in its stream's buffer.
 struct BlockedUpload {
     tx: mpsc::Sender<UploadEvent>,
@@ -200,11 +227,11 @@ struct Session<'a, D: HubDispatcher> {
     /// Running streaming invocations, by invocation id.
     streams: HashMap<String, CancellationToken>,
     /// Non-streaming calls, at most `MaximumParallelInvocationsPerClient` at once.
-    unary: FuturesUnordered<CallFuture<'a>>,
+    unary: Calls<'a>,
     /// Calls waiting for a free slot.
     queued: VecDeque<CallFuture<'a>>,
     /// Streaming and upload calls: they run concurrently with everything else.
-    concurrent: FuturesUnordered<CallFuture<'a>>,
+    concurrent: Calls<'a>,
     blocked_upload: Option<BlockedUpload>,
 }
 
@@ -222,9 +249,9 @@ impl<'a, D: HubDispatcher> Session<'a, D> {
             protocol,
             uploads: HashMap::new(),
             streams: HashMap::new(),
-            unary: FuturesUnordered::new(),
+            unary: Calls::default(),
             queued: VecDeque::new(),
-            concurrent: FuturesUnordered::new(),
+            concurrent: Calls::default(),
             blocked_upload: None,
         }
     }
@@ -232,18 +259,19 @@ impl<'a, D: HubDispatcher> Session<'a, D> {
     async fn run(mut self, connection: &mut ConnectionContext, mut reader: RecordReader) -> End {
         let options = &self.hub.options;
         let max_parallel = options.maximum_parallel_invocations_per_client.max(1);
-        let mut keep_alive = tokio::time::interval_at(
-            Instant::now() + options.keep_alive_interval,
-            options.keep_alive_interval,
-        );
-        keep_alive.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        // One timer for both duties (a per-connection cost): keep-alive pings and the
+        // client timeout check.
         let check_every = options
             .client_timeout_interval
             .min(std::time::Duration::from_secs(1));
-        let mut timeout_check = tokio::time::interval_at(Instant::now() + check_every, check_every);
+        let inherent_keep_alive = connection.has_inherent_keep_alive();
+        let mut next_ping =
+            (!inherent_keep_alive).then(|| Instant::now() + options.keep_alive_interval);
+        let mut next_check = Instant::now() + check_every;
+        let timer = tokio::time::sleep_until(next_check.min(next_ping.unwrap_or(next_check)));
+        tokio::pin!(timer);
         let mut last_received = Instant::now();
         let mut timeout_armed = false;
-        let inherent_keep_alive = connection.has_inherent_keep_alive();
         let result = 'session: loop {
             while self.unary.len() < max_parallel {
                 match self.queued.pop_front() {
@@ -266,9 +294,12 @@ impl<'a, D: HubDispatcher> Session<'a, D> {
                 match message {
                     HubMessage::Ping => timeout_armed = true,
                     HubMessage::Close(_) => break 'session End::TransportClosed,
-                    HubMessage::Invocation(invocation) => self.invocation(invocation, false).await,
+                    // Boxed: its state would otherwise enlarge every idle connection's task.
+                    HubMessage::Invocation(invocation) => {
+                        Box::pin(self.invocation(invocation, false)).await
+                    }
                     HubMessage::StreamInvocation(invocation) => {
-                        self.invocation(invocation, true).await
+                        Box::pin(self.invocation(invocation, true)).await
                     }
                     HubMessage::StreamItem(item) => {
                         if let Some(tx) = self.uploads.get(&item.invocation_id) {
@@ -324,22 +355,28 @@ impl<'a, D: HubDispatcher> Session<'a, D> {
                         None => break End::Aborted,
                     }
                 }
-                _ = keep_alive.tick(), if !inherent_keep_alive => {
-                    if !self.sender.take_wrote_recently() {
-                        let _ = self.sender.try_send(OutboundMessage::ping(self.protocol));
+                () = &mut timer => {
+                    let now = Instant::now();
+                    if next_ping.is_some_and(|due| due <= now) {
+                        if !self.sender.take_wrote_recently() {
+                            let _ = self.sender.try_send(OutboundMessage::ping(self.protocol));
+                        }
+                        next_ping = Some(now + options.keep_alive_interval);
                     }
-                }
-                _ = timeout_check.tick() => {
-                    // While invocations run the client's silence is expected (its next
-                    // message may wait behind them), so the clock only counts when idle.
-                    if !self.unary.is_empty() {
-                        last_received = Instant::now();
-                    } else if timeout_armed && last_received.elapsed() > options.client_timeout_interval {
-                        break End::Error(format!(
-                            "TimeoutException: Client hasn't sent a message/ping within the configured {}s ClientTimeoutInterval.",
-                            options.client_timeout_interval.as_secs_f64()
-                        ));
+                    if next_check <= now {
+                        next_check = now + check_every;
+                        // While invocations run the client's silence is expected (its next
+                        // message may wait behind them), so the clock only counts when idle.
+                        if !self.unary.is_empty() {
+                            last_received = now;
+                        } else if timeout_armed && now.duration_since(last_received) > options.client_timeout_interval {
+                            break End::Error(format!(
+                                "TimeoutException: Client hasn't sent a message/ping within the configured {}s ClientTimeoutInterval.",
+                                options.client_timeout_interval.as_secs_f64()
+                            ));
+                        }
                     }
+                    timer.as_mut().reset(next_check.min(next_ping.unwrap_or(next_check)));
                 }
             }
         };
