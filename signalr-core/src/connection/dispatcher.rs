@@ -163,7 +163,10 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
         let closed = connection.shared.closed.clone();
         let long_polling = connection.transport() == Some(TransportType::LongPolling);
         tokio::spawn(async move {
-            handler.on_connected(application).await;
+            let run = std::panic::AssertUnwindSafe(handler.on_connected(application));
+            if futures_util::FutureExt::catch_unwind(run).await.is_err() {
+                tracing::error!("a connection handler panicked; the connection is closed");
+            }
             if long_polling {
                 // What the application queued last (its Close message) waits for the next
                 // poll, which then answers 204 and removes the connection; the sweep

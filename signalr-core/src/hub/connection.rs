@@ -4,7 +4,7 @@
 
 use super::context::Ctx;
 use super::dispatcher::{BoxFuture, CallOutcome, CallParts, HubCall, HubDispatcher, MethodInfo};
-use super::error::with_detail;
+use super::error::{with_detail, HubError};
 use super::filter::{connected_chain, disconnected_chain, invocation_chain, InvocationContext};
 use super::lifecycle::DisconnectReason;
 use super::lifetime::HubConnectionHandle;
@@ -18,7 +18,9 @@ use crate::protocol::{
 };
 use bytes::{Bytes, BytesMut};
 use futures_util::stream::{FuturesUnordered, StreamExt};
+use futures_util::FutureExt;
 use std::collections::{HashMap, VecDeque};
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -93,9 +95,20 @@ pub(crate) async fn run<D: HubDispatcher>(
         connection.closed(),
         connection.abort_token(),
     );
+    // Whatever happens below (a panic included), the connection leaves the hub.
+    let _registered = Registered {
+        lifetime: &hub.lifetime,
+        connection_id: &connection_id,
+    };
     let filters = &options.filters.0;
-    let connected =
-        connected_chain(filters, &cx, Box::new(|| hub.dispatcher.on_connected(&cx))).await;
+    let connected = AssertUnwindSafe(connected_chain(
+        filters,
+        &cx,
+        Box::new(|| hub.dispatcher.on_connected(&cx)),
+    ))
+    .catch_unwind()
+    .await
+    .unwrap_or_else(|panic| Err(HubError::internal("Panic", panic_message(panic.as_ref()))));
     if let Err(error) = connected {
         tracing::debug!(%error, "on_connected refused the connection");
         hub.lifetime.remove(&connection_id);
@@ -123,13 +136,29 @@ pub(crate) async fn run<D: HubDispatcher>(
         }
     }
     connection.abort();
-    disconnected_chain(
+    let disconnected = AssertUnwindSafe(disconnected_chain(
         filters,
         &cx,
         &reason,
         Box::new(|| hub.dispatcher.on_disconnected(&cx, &reason)),
-    )
+    ))
+    .catch_unwind()
     .await;
+    if let Err(panic) = disconnected {
+        tracing::error!(message = %panic_message(panic.as_ref()), "on_disconnected panicked");
+    }
+}
+
+/// Removes a connection from the hub when dropped.
+struct Registered<'a> {
+    lifetime: &'a super::lifetime::HubLifetimeManager,
+    connection_id: &'a str,
+}
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        self.lifetime.remove(self.connection_id);
+    }
 }
 
 fn encode_close(protocol: HubProtocol, error: Option<&str>, allow_reconnect: bool) -> Bytes {
@@ -548,11 +577,12 @@ impl<'a, D: HubDispatcher> Session<'a, D> {
         let hub = self.hub;
         let cx = self.cx;
         Box::pin(async move {
+            let responder = call.responder();
             let filters = &hub.options.filters.0;
-            let outcome = if filters.is_empty() {
-                hub.dispatcher.dispatch(cx, call).await
-            } else {
-                let responder = call.responder();
+            let run = async {
+                if filters.is_empty() {
+                    return hub.dispatcher.dispatch(cx, call).await;
+                }
                 let method = call.target().to_owned();
                 let arguments = call.remaining_arguments().to_vec();
                 let invocation = InvocationContext {
@@ -568,6 +598,15 @@ impl<'a, D: HubDispatcher> Session<'a, D> {
                     Err(error) => responder.complete_error(error),
                 }
             };
+            // A panic in hub code fails that call, not the connection (nor its cleanup).
+            let outcome = match AssertUnwindSafe(run).catch_unwind().await {
+                Ok(outcome) => outcome,
+                Err(panic) => {
+                    let message = panic_message(panic.as_ref());
+                    tracing::error!(method = responder.target(), %message, "a hub method panicked");
+                    responder.complete_error(HubError::internal("Panic", message))
+                }
+            };
             Finished {
                 outcome,
                 stream_id,
@@ -575,6 +614,15 @@ impl<'a, D: HubDispatcher> Session<'a, D> {
             }
         })
     }
+}
+
+/// The text of a panic payload.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a hub method panicked".to_owned())
 }
 
 /// Resolves when the parked upload event's stream has room again.

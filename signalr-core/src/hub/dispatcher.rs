@@ -223,6 +223,11 @@ impl HubCall {
 }
 
 impl Responder {
+    /// The method name as the client wrote it.
+    pub(crate) fn target(&self) -> &str {
+        &self.target
+    }
+
     fn binding_failed(&self, detail: String) -> CallOutcome {
         let text = format!(
             "Failed to invoke '{}' due to an error on the server.",
