@@ -1,5 +1,5 @@
 //! A tour of the hub API on a warehouse floor: groups (sections), users, lifecycle hooks,
-//! per-connection items, streaming both ways, client results, a filter, and a
+//! per-connection items, streaming both ways, client results, filters, and a
 //! `HubContext` used from axum handlers.
 //!
 //! ```text
@@ -12,7 +12,8 @@
 //! HTTP endpoints beside the hub at `/hubs/warehouse`:
 //! - `POST /assign/{connection_id}` (body: task text) asks that client to accept a task
 //!   (a client result) and answers `accepted`, `declined` or the error;
-//! - `GET /stats` reports the server's counters as JSON (streams cancelled, disconnects).
+//! - `GET /stats` reports the server's counters as JSON (streams cancelled, connections
+//!   online, disconnects).
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -91,6 +92,8 @@ pub trait Notifications {
     async fn recall(&self, cx: &Ctx) -> Option<String>;
     /// Streams `count` readings, one every `every_ms` milliseconds.
     async fn throughput(&self, count: u32, every_ms: u64) -> impl Stream<Item = u32>;
+    /// Streams `count` feed entries produced by a separate task (a channel stream).
+    async fn live_feed(&self, count: u32) -> impl Stream<Item = String>;
     /// Streams `count` readings, then fails (a stream error after items).
     async fn faulty_sensor(&self, count: u32) -> impl Stream<Item = Result<u32, HubError>>;
     /// Receives scanned package ids and returns how many arrived and their sum.
@@ -116,6 +119,8 @@ pub struct ScanSummary {
 #[derive(Debug, Default, Serialize)]
 struct Stats {
     streams_cancelled: AtomicU64,
+    /// Connections the `Census` filter saw connect and not yet disconnect.
+    online: AtomicU64,
     disconnects: Mutex<Vec<(String, String)>>,
 }
 
@@ -262,6 +267,18 @@ impl Notifications for Floor {
         })
     }
 
+    async fn live_feed(&self, count: u32) -> impl Stream<Item = String> {
+        let (sender, stream) = stream_channel(8);
+        tokio::spawn(async move {
+            for i in 0..count {
+                if sender.send(format!("entry {i}")).await.is_err() {
+                    break; // the client stopped listening
+                }
+            }
+        });
+        stream
+    }
+
     async fn faulty_sensor(&self, count: u32) -> impl Stream<Item = Result<u32, HubError>> {
         let readings = (0..count).map(Ok);
         let failure = std::iter::once(Err(HubError::new("sensor unplugged")));
@@ -314,6 +331,41 @@ impl HubFilter for AdminOnly {
     }
 }
 
+/// Counts connections around the hub's own lifecycle hooks, and keeps `banned` out.
+struct Census {
+    stats: Arc<Stats>,
+}
+
+impl HubFilter for Census {
+    fn on_connected<'a>(
+        &'a self,
+        cx: &'a Ctx,
+        next: Next<'a, Result<(), HubError>>,
+    ) -> BoxFuture<'a, Result<(), HubError>> {
+        Box::pin(async move {
+            if cx.user_id() == Some("banned") {
+                return Err(HubError::new("you are banned"));
+            }
+            next.run().await?;
+            self.stats.online.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        })
+    }
+
+    fn on_disconnected<'a>(
+        &'a self,
+        cx: &'a Ctx,
+        reason: &'a DisconnectReason,
+        next: Next<'a, ()>,
+    ) -> BoxFuture<'a, ()> {
+        let _ = (cx, reason);
+        Box::pin(async move {
+            next.run().await;
+            self.stats.online.fetch_sub(1, Ordering::Relaxed);
+        })
+    }
+}
+
 /// The demo's user ids: the `user` query parameter of the connecting request.
 fn user_from_query(request: &Parts) -> Option<String> {
     let query = request.uri.query()?;
@@ -353,6 +405,7 @@ async fn read_stats(State(state): State<AppState>) -> Json<serde_json::Value> {
         .unwrap_or_default();
     Json(serde_json::json!({
         "streamsCancelled": state.stats.streams_cancelled.load(Ordering::Relaxed),
+        "online": state.stats.online.load(Ordering::Relaxed),
         "disconnects": disconnects,
     }))
 }
@@ -367,6 +420,9 @@ async fn main() {
     }
     .into_server()
     .user_id_provider(user_from_query)
+    .add_filter(Census {
+        stats: stats.clone(),
+    })
     .add_filter(AdminOnly)
     .client_result_timeout(Some(Duration::from_secs(10)))
     .enable_detailed_errors(true);

@@ -754,3 +754,44 @@ for (const [transport, protocol] of everyCombination) {
     });
   });
 }
+
+// ---------------------------------------------------------------------------------------
+// Lifecycle filters and channel streams
+// ---------------------------------------------------------------------------------------
+
+for (const [transport, protocol] of everyCombination) {
+  describe(`lifecycle filters and channel streams over ${transport} with ${protocol}`, () => {
+    test("the Census filter wraps on_connected and on_disconnected: online goes up and down", async (t) => {
+      const before = (await stats()).online;
+      const first = await open(t, transport, protocol);
+      const second = await open(t, transport, protocol);
+      const during = await pollStats((s) => s.online >= before + 2);
+      assert.ok(during.online >= before + 2, `online ${during.online} after two connects (was ${before})`);
+      await first.stop();
+      await second.stop();
+      const after = await pollStats((s) => s.online <= during.online - 2);
+      assert.ok(after.online <= during.online - 2, `online ${after.online} after two stops`);
+    });
+
+    test("a filter refusing on_connected closes the connection with its HubException", async () => {
+      const banned = build(transport, protocol, { user: "banned" });
+      const closed = new Promise((resolve) => banned.onclose(resolve));
+      let refusal;
+      try {
+        await banned.start();
+        refusal = await Promise.race([closed, sleep(3000).then(() => new Error("no close"))]);
+      } catch (error) {
+        refusal = error;
+      }
+      assert.match(String(refusal?.message), /Connection closed with an error\. HubException: you are banned/);
+      await banned.stop();
+    });
+
+    test("a channel stream fed by a separate task delivers every entry in order", async (t) => {
+      const connection = await open(t, transport, protocol);
+      const { items, error } = await collect(connection.stream("LiveFeed", 25));
+      assert.equal(error, undefined);
+      assert.deepEqual(items, Array.from({ length: 25 }, (_, i) => `entry ${i}`));
+    });
+  });
+}

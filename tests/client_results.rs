@@ -1,0 +1,138 @@
+//! Client results fail with a typed error for every way a client can fail to answer.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use futures_util::{SinkExt, StreamExt};
+use signalr::prelude::*;
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+
+#[signalr::hub_client]
+pub trait Asked {
+    async fn count(&self) -> u32;
+}
+
+#[signalr::hub]
+pub trait Asking {
+    async fn who_am_i(&self, cx: &Ctx) -> String;
+}
+
+struct Hub;
+
+impl Asking for Hub {
+    async fn who_am_i(&self, cx: &Ctx) -> String {
+        cx.connection_id().to_owned()
+    }
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A served hub with a 300 ms client-result timeout, and a connected raw client with its id.
+async fn setup() -> (HubContext, Ws, String) {
+    let server = Hub
+        .into_server()
+        .client_result_timeout(Some(Duration::from_millis(300)));
+    let context = server.context();
+    let app = axum::Router::new().route_hub("/hub", server);
+    let listener = signalr::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/hub"))
+        .await
+        .unwrap();
+    ws.send(Message::text(
+        "{\"protocol\":\"json\",\"version\":1}\u{1e}{\"type\":1,\"invocationId\":\"1\",\"target\":\"WhoAmI\",\"arguments\":[]}\u{1e}",
+    ))
+    .await
+    .unwrap();
+    let mut text = String::new();
+    while !text.contains("\"result\"") {
+        text.push_str(&ws.next().await.unwrap().unwrap().into_text().unwrap());
+    }
+    let id = text
+        .split("\"result\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    (context, ws, id)
+}
+
+/// Reads the server's client-result Invocation and returns its invocation id.
+async fn asked_id(ws: &mut Ws) -> String {
+    loop {
+        let text = ws.next().await.unwrap().unwrap().into_text().unwrap();
+        if text.contains("\"target\":\"Count\"") {
+            return text
+                .split("\"invocationId\":\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .unwrap()
+                .to_owned();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_never_answers_times_out() {
+    let (context, mut ws, id) = setup().await;
+    let asking = tokio::spawn(async move { context.clients().client(&id).count().await });
+    asked_id(&mut ws).await;
+    let result = tokio::time::timeout(Duration::from_secs(3), asking)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(result, Err(ClientResultError::Timeout(_))),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_client_answering_with_an_error_gives_its_text() {
+    let (context, mut ws, id) = setup().await;
+    let asking = tokio::spawn(async move { context.clients().client(&id).count().await });
+    let invocation = asked_id(&mut ws).await;
+    let answer =
+        format!("{{\"type\":3,\"invocationId\":\"{invocation}\",\"error\":\"busy\"}}\u{1e}");
+    ws.send(Message::text(answer)).await.unwrap();
+    match asking.await.unwrap() {
+        Err(ClientResultError::Client(text)) => assert_eq!(text, "busy"),
+        other => panic!("expected the client's error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_result_of_the_wrong_type_is_a_deserialize_error() {
+    let (context, mut ws, id) = setup().await;
+    let asking = tokio::spawn(async move { context.clients().client(&id).count().await });
+    let invocation = asked_id(&mut ws).await;
+    let answer =
+        format!("{{\"type\":3,\"invocationId\":\"{invocation}\",\"result\":\"many\"}}\u{1e}");
+    ws.send(Message::text(answer)).await.unwrap();
+    let result = asking.await.unwrap();
+    assert!(
+        matches!(result, Err(ClientResultError::Deserialize { .. })),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_answers_gets_its_value_through() {
+    let (context, mut ws, id) = setup().await;
+    let asking = tokio::spawn(async move { context.clients().client(&id).count().await });
+    let invocation = asked_id(&mut ws).await;
+    let answer = format!("{{\"type\":3,\"invocationId\":\"{invocation}\",\"result\":7}}\u{1e}");
+    ws.send(Message::text(answer)).await.unwrap();
+    assert_eq!(asking.await.unwrap().unwrap(), 7);
+}
+
+#[tokio::test]
+async fn asking_an_unknown_connection_fails_at_once() {
+    let (context, _ws, _id) = setup().await;
+    let result = context.clients().client("nobody").count().await;
+    assert!(
+        matches!(result, Err(ClientResultError::UnknownConnection(_))),
+        "{result:?}"
+    );
+}
