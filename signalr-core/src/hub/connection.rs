@@ -177,7 +177,7 @@ async fn read_handshake(
 ) -> Result<(HandshakeRequest, Bytes), Option<HandshakeError>> {
     let mut buffer = BytesMut::new();
     loop {
-        if let Some(end) = buffer.iter().position(|b| *b == 0x1e) {
+        if let Some(end) = memchr::memchr(0x1e, &buffer) {
             let record = buffer.split_to(end);
             let leftover = buffer.split_off(1).freeze();
             return parse_handshake_request(&record)

@@ -73,8 +73,8 @@ impl RecordReader {
     }
 
     fn next_json(&mut self) -> Result<Option<Bytes>, FrameError> {
-        let found =
-            memchr(RECORD_SEPARATOR, &self.buffer[self.scanned..]).map(|i| i + self.scanned);
+        let found = memchr::memchr(RECORD_SEPARATOR, &self.buffer[self.scanned..])
+            .map(|i| i + self.scanned);
         match found {
             Some(end) => {
                 self.check_size(end)?;
@@ -117,10 +117,6 @@ impl RecordReader {
             _ => Ok(()),
         }
     }
-}
-
-fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
-    haystack.iter().position(|b| *b == needle)
 }
 
 /// Reads a varint length prefix: `Ok(None)` when more bytes are needed.
