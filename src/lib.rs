@@ -32,8 +32,7 @@
 //!
 //! # async fn run() -> std::io::Result<()> {
 //! let app = axum::Router::new().route_hub("/chat", ChatHub.into_server());
-//! let listener = signalr::bind("127.0.0.1:5000").await?;
-//! axum::serve(listener, app).await
+//! signalr::serve("127.0.0.1:5000", app).await // or axum::serve on signalr::bind(..)
 //! # }
 //! ```
 
@@ -41,7 +40,7 @@ pub use signalr_core::{auth, connection, hub, protocol};
 pub use signalr_macros::{hub, hub_client};
 
 mod listener;
-pub use listener::bind;
+pub use listener::{bind, serve};
 
 /// Stream helpers for streaming hub methods (re-exported from `futures-util`).
 pub mod stream {

@@ -1,4 +1,4 @@
-//! Binding a TCP listener suited to many connections.
+//! Binding a TCP listener suited to many connections, and serving an app on it.
 
 use std::net::SocketAddr;
 use tokio::net::{lookup_host, TcpListener, TcpSocket};
@@ -40,4 +40,17 @@ fn bind_one(addr: SocketAddr) -> std::io::Result<TcpListener> {
     socket.set_nodelay(true)?;
     socket.bind(addr)?;
     socket.listen(BACKLOG)
+}
+
+/// Binds `addr` (see [`bind`]) and serves `app` on it until the process ends.
+///
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// let app = axum::Router::new(); // .route_hub("/chat", hub.into_server())
+/// signalr::serve("127.0.0.1:5000", app).await
+/// # }
+/// ```
+pub async fn serve(addr: &str, app: axum::Router) -> std::io::Result<()> {
+    let listener = bind(addr).await?;
+    axum::serve(listener, app).await
 }
