@@ -21,6 +21,7 @@ mod lifetime;
 mod options;
 mod proxy;
 mod server;
+mod session;
 mod streaming;
 mod user;
 
