@@ -125,12 +125,15 @@ impl<'a, D: HubDispatcher> Session<'a, D> {
         let max_parallel = options.maximum_parallel_invocations_per_client.max(1);
         // One timer for both duties (a per-connection cost): keep-alive pings and the
         // client timeout check.
+        // (Zero intervals are clamped so that a misconfiguration cannot spin the timer.)
+        let floor = std::time::Duration::from_millis(10);
         let check_every = options
             .client_timeout_interval
-            .min(std::time::Duration::from_secs(1));
+            .min(std::time::Duration::from_secs(1))
+            .max(floor);
+        let keep_alive = options.keep_alive_interval.max(floor);
         let inherent_keep_alive = connection.has_inherent_keep_alive();
-        let mut next_ping =
-            (!inherent_keep_alive).then(|| Instant::now() + options.keep_alive_interval);
+        let mut next_ping = (!inherent_keep_alive).then(|| Instant::now() + keep_alive);
         let mut next_check = Instant::now() + check_every;
         let timer = tokio::time::sleep_until(next_check.min(next_ping.unwrap_or(next_check)));
         tokio::pin!(timer);
@@ -225,7 +228,7 @@ impl<'a, D: HubDispatcher> Session<'a, D> {
                         if !self.sender.take_wrote_recently() {
                             let _ = self.sender.try_send(OutboundMessage::ping(self.protocol));
                         }
-                        next_ping = Some(now + options.keep_alive_interval);
+                        next_ping = Some(now + keep_alive);
                     }
                     if next_check <= now {
                         next_check = now + check_every;
