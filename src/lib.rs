@@ -1,42 +1,6 @@
-//! SignalR hubs for axum: typed end to end, wire-compatible with the official clients.
-//!
-//! Two traits are the whole contract between server and clients:
-//! a [`macro@hub_client`] trait lists what the server may call on clients, a [`macro@hub`]
-//! trait lists what clients may call on the server.
-//!
-//! ```no_run
-//! use signalr::prelude::*;
-//!
-//! #[signalr::hub_client]
-//! pub trait ChatClient {
-//!     async fn receive_message(&self, user: String, text: String);
-//! }
-//!
-//! #[signalr::hub]
-//! pub trait Chat {
-//!     async fn send_message(&self, cx: &Ctx, user: String, text: String) -> Result<(), HubError>;
-//!     async fn echo(&self, text: String) -> String;
-//! }
-//!
-//! struct ChatHub;
-//!
-//! impl Chat for ChatHub {
-//!     async fn send_message(&self, cx: &Ctx, user: String, text: String) -> Result<(), HubError> {
-//!         cx.clients().all().receive_message(user, text).await?;
-//!         Ok(())
-//!     }
-//!     async fn echo(&self, text: String) -> String {
-//!         text
-//!     }
-//! }
-//!
-//! # async fn run() -> std::io::Result<()> {
-//! let app = axum::Router::new().route_hub("/chat", ChatHub.into_server());
-//! signalr::serve("127.0.0.1:5000", app).await // or axum::serve on signalr::bind(..)
-//! # }
-//! ```
+#![doc = include_str!("docs/tour.md")]
 
-pub use signalr_core::{auth, connection, hub, protocol};
+pub use signalr_core::{auth, connection, hub, protocol, transport};
 pub use signalr_macros::{hub, hub_client};
 
 mod listener;
