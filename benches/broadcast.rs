@@ -9,10 +9,11 @@
 //!
 //! Loopback only; bounded by the arguments (at most 5000 clients, 10 000 messages).
 
+#[path = "common/mod.rs"]
+mod common;
+
 use futures_util::{SinkExt, StreamExt};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio_tungstenite::tungstenite::Message;
 
 /// Counts `ReceiveMessage` records in a JSON frame.
@@ -36,48 +37,12 @@ async fn main() {
         .collect();
     let clients = numbers.first().copied().unwrap_or(1000).clamp(1, 5000);
     let messages = numbers.get(1).copied().unwrap_or(200).clamp(1, 10_000);
-    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-    let binary = format!("{target}/release/examples/chat");
-    let mut child = Command::new(&binary)
-        .args(["--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("cannot start {binary} (cargo build --release --example chat): {e}")
-        });
-    let stdout = child.stdout.take().expect("piped stdout");
-    let mut lines =
-        BufReader::new(tokio::process::ChildStdout::from_std(stdout).expect("stdout")).lines();
-    let url = loop {
-        let line = lines
-            .next_line()
-            .await
-            .expect("read")
-            .expect("server exited");
-        if let Some(url) = line.strip_prefix("listening on http://") {
-            break url.to_owned();
-        }
-    };
+    let server = common::ChatServer::start().await;
     let mut receivers = Vec::with_capacity(clients);
     for _ in 0..clients {
-        let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{url}/chat"))
-            .await
-            .expect("connect");
-        ws.send(Message::text("{\"protocol\":\"json\",\"version\":1}\u{1e}"))
-            .await
-            .expect("handshake");
-        let reply = ws.next().await.expect("reply").expect("reply");
-        assert!(reply.into_data().starts_with(b"{}\x1e"));
-        receivers.push(ws);
+        receivers.push(server.client().await);
     }
-    let (mut sender, _) = tokio_tungstenite::connect_async(format!("ws://{url}/chat"))
-        .await
-        .expect("connect");
-    sender
-        .send(Message::text("{\"protocol\":\"json\",\"version\":1}\u{1e}"))
-        .await
-        .expect("handshake");
-    let _ = sender.next().await;
+    let sender = server.client().await;
     let started = Instant::now();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     let mut tasks = Vec::new();
@@ -115,8 +80,7 @@ async fn main() {
     let elapsed = started.elapsed();
     drop(sending.await);
     draining.abort();
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     println!("clients:                {clients}");
     println!("messages broadcast:     {messages}");
     println!(

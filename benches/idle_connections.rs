@@ -9,11 +9,10 @@
 //!
 //! Loopback only; the connection count is bounded by the argument (default 5000).
 
-use futures_util::{SinkExt, StreamExt};
-use std::process::{Child, Command, Stdio};
+#[path = "common/mod.rs"]
+mod common;
+
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio_tungstenite::tungstenite::Message;
 
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -24,15 +23,6 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::main]
 async fn main() {
     let count: usize = std::env::args()
@@ -41,43 +31,14 @@ async fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(5000)
         .min(15_000);
-    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-    let binary = format!("{target}/release/examples/chat");
-    let mut child = Command::new(&binary)
-        .args(["--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("cannot start {binary} (cargo build --release --example chat): {e}")
-        });
-    let stdout = child.stdout.take().expect("piped stdout");
-    let server = Server(child);
-    let pid = server.0.id();
-    let mut lines =
-        BufReader::new(tokio::process::ChildStdout::from_std(stdout).expect("stdout")).lines();
-    let url = loop {
-        let line = lines
-            .next_line()
-            .await
-            .expect("read")
-            .expect("server exited");
-        if let Some(url) = line.strip_prefix("listening on http://") {
-            break url.to_owned();
-        }
-    };
+    let server = common::ChatServer::start().await;
+    let pid = server.pid();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let before = rss_kib(pid);
     let started = Instant::now();
     let mut sockets = Vec::with_capacity(count);
     for _ in 0..count {
-        let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{url}/chat"))
-            .await
-            .expect("connect");
-        ws.send(Message::text("{\"protocol\":\"json\",\"version\":1}\u{1e}"))
-            .await
-            .expect("handshake");
-        let reply = ws.next().await.expect("reply").expect("reply");
-        assert_eq!(reply.into_data().as_ref(), b"{}\x1e");
+        let ws = server.client().await;
         sockets.push(ws);
     }
     let connect_time = started.elapsed();

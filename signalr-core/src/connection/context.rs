@@ -92,6 +92,16 @@ impl OutboundSender {
         })
     }
 
+    /// Queues `data` if there is room now; hands it back when the queue is full (a closed
+    /// connection drops it).
+    pub(crate) fn offer(&self, data: Bytes) -> Option<Bytes> {
+        self.shared.wrote_recently.store(true, Ordering::Relaxed);
+        match self.tx.try_send_returning(data) {
+            Err((TrySendError::Full, data)) => Some(data),
+            _ => None,
+        }
+    }
+
     /// Queues `data`, waiting for room at most the connection's `transport_send_timeout`;
     /// a client that does not make room by then is disconnected.
     pub async fn send_or_give_up(&self, data: Bytes) -> Result<(), SendError> {

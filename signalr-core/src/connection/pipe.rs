@@ -104,12 +104,18 @@ impl State {
 impl PipeSender {
     /// Queues `chunk` if there is room now.
     pub(crate) fn try_send(&self, chunk: Bytes) -> Result<(), TrySendError> {
+        self.try_send_returning(chunk).map_err(|(error, _)| error)
+    }
+
+    /// Like [`try_send`](Self::try_send), handing the chunk back when it was not queued
+    /// (so a caller that will wait for room needs no copy of it).
+    pub(crate) fn try_send_returning(&self, chunk: Bytes) -> Result<(), (TrySendError, Bytes)> {
         let mut state = self.shared.lock();
         if state.closed {
-            return Err(TrySendError::Closed);
+            return Err((TrySendError::Closed, chunk));
         }
         if !state.has_room_for(&chunk, self.shared.capacity) {
-            return Err(TrySendError::Full);
+            return Err((TrySendError::Full, chunk));
         }
         state.push(chunk);
         drop(state);

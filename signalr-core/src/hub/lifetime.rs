@@ -285,7 +285,7 @@ impl HubLifetimeManager {
         let mut deliver = |entry: &Entry| -> Result<(), SendError> {
             let handle = &entry.handle;
             let bytes = message.bytes(handle.protocol)?;
-            if let Err(crate::connection::SendError::Full) = handle.sender.try_send(bytes.clone()) {
+            if let Some(bytes) = handle.sender.offer(bytes) {
                 waiting.push((handle.sender.clone(), bytes));
             }
             Ok(())
