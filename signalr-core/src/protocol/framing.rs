@@ -3,25 +3,12 @@
 //! Transports do not preserve message boundaries: one frame may hold several records and a
 //! record may span frames. [`RecordReader`] buffers bytes and yields whole records.
 
+use super::error::FrameError;
 use super::HubProtocol;
 use bytes::{Buf, Bytes, BytesMut};
 
 /// The JSON record separator.
 pub(crate) const RECORD_SEPARATOR: u8 = 0x1e;
-
-/// A framing error: the stream can no longer be split into records.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum FrameError {
-    /// A record is larger than the configured maximum.
-    #[error("The maximum message size of {limit}B was exceeded. The message size can be configured in AddHubOptions.")]
-    TooLarge {
-        /// The limit in bytes.
-        limit: usize,
-    },
-    /// A MessagePack length prefix is invalid (over 5 bytes, over 2 GiB, or zero).
-    #[error("invalid MessagePack length prefix")]
-    InvalidLength,
-}
 
 /// Buffers incoming bytes and yields complete records of one protocol.
 ///

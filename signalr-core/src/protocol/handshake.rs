@@ -1,5 +1,6 @@
 //! The handshake: the first record on every connection, always JSON ended by `0x1E`.
 
+use super::error::HandshakeError;
 use super::framing::RECORD_SEPARATOR;
 use super::{HubProtocol, MAX_PROTOCOL_VERSION};
 use bytes::Bytes;
@@ -12,31 +13,6 @@ pub struct HandshakeRequest {
     pub protocol: HubProtocol,
     /// The requested protocol version (2 enables Ack and Sequence).
     pub version: u32,
-}
-
-/// Why a handshake was refused; `Display` is the exact text sent to the client.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum HandshakeError {
-    /// The protocol name is unknown or not enabled on this hub.
-    #[error("The protocol '{0}' is not supported.")]
-    UnsupportedProtocol(String),
-    /// The version is higher than the server speaks.
-    #[error("The server does not support version {version} of the '{protocol}' protocol.")]
-    UnsupportedVersion {
-        /// The requested protocol.
-        protocol: String,
-        /// The requested version.
-        version: u64,
-    },
-    /// A binary protocol was requested over a text-only transport.
-    #[error("Cannot use the '{0}' protocol on the current transport. The transport does not support 'Binary' transfer format.")]
-    TransferFormatNotSupported(HubProtocol),
-    /// The handshake did not arrive in time or was too large.
-    #[error("Handshake was canceled.")]
-    Canceled,
-    /// The request was not a valid handshake.
-    #[error("An unexpected error occurred during connection handshake.")]
-    Malformed(String),
 }
 
 #[derive(Deserialize)]

@@ -5,27 +5,28 @@
 //! knows the target types. Outgoing messages are written once per protocol into [`Bytes`](bytes::Bytes)
 //! that every recipient shares.
 
+mod error;
 mod framing;
 mod handshake;
+mod inbound;
 mod interop;
 mod json;
-mod messages;
 mod msgpack;
+mod outbound;
 mod raw_value;
-mod writer;
 
-pub use framing::{FrameError, RecordReader};
+pub use error::{DecodeError, EncodeError, FrameError, HandshakeError, ProtocolError};
+pub use framing::RecordReader;
 pub use handshake::{
-    parse_handshake_request, write_handshake_error, write_handshake_success, HandshakeError,
-    HandshakeRequest,
+    parse_handshake_request, write_handshake_error, write_handshake_success, HandshakeRequest,
 };
-pub use interop::{ByteArray, Timestamp};
-pub use messages::{
+pub use inbound::{
     CloseMessage, CompletionMessage, CompletionOutcome, HubMessage, InvocationMessage,
     StreamItemMessage,
 };
-pub use raw_value::{DecodeError, RawValue};
-pub use writer::{CompletionBody, EncodeError, OutboundMessage};
+pub use interop::{ByteArray, Timestamp};
+pub use outbound::{CompletionBody, OutboundMessage};
+pub use raw_value::RawValue;
 
 use std::fmt;
 
@@ -102,34 +103,6 @@ impl TransferFormat {
         match self {
             TransferFormat::Text => "Text",
             TransferFormat::Binary => "Binary",
-        }
-    }
-}
-
-/// An error in the hub protocol itself (not in argument binding): the connection is closed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ProtocolError {
-    /// The record is not valid JSON or MessagePack, or lacks a required field.
-    #[error("invalid {protocol} message: {reason}")]
-    Malformed {
-        /// The protocol being parsed.
-        protocol: HubProtocol,
-        /// What was wrong.
-        reason: String,
-    },
-    /// A record exceeded `MaximumReceiveMessageSize`.
-    #[error("The maximum message size of {limit}B was exceeded. The message size can be configured in AddHubOptions.")]
-    TooLarge {
-        /// The configured limit in bytes.
-        limit: usize,
-    },
-}
-
-impl ProtocolError {
-    pub(crate) fn malformed(protocol: HubProtocol, reason: impl Into<String>) -> Self {
-        ProtocolError::Malformed {
-            protocol,
-            reason: reason.into(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Undecoded payload values: kept as the exact bytes received until their type is known.
 
+use super::error::DecodeError;
 use super::HubProtocol;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
@@ -18,20 +19,6 @@ use serde::de::DeserializeOwned;
 pub struct RawValue {
     protocol: HubProtocol,
     bytes: Bytes,
-}
-
-/// A payload value could not be decoded into the type the hub method expects.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("Error binding arguments. Make sure that the types of the provided values match the types of the hub method being invoked. ({detail})")]
-pub struct DecodeError {
-    detail: String,
-}
-
-impl DecodeError {
-    /// What the underlying decoder reported.
-    pub fn detail(&self) -> &str {
-        &self.detail
-    }
 }
 
 impl RawValue {
@@ -53,13 +40,11 @@ impl RawValue {
     /// Decodes the value into `T`.
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, DecodeError> {
         match self.protocol {
-            HubProtocol::Json => serde_json::from_slice(&self.bytes).map_err(|e| DecodeError {
-                detail: e.to_string(),
-            }),
+            HubProtocol::Json => {
+                serde_json::from_slice(&self.bytes).map_err(|e| DecodeError::new(e.to_string()))
+            }
             HubProtocol::MessagePack => {
-                rmp_serde::from_slice(&self.bytes).map_err(|e| DecodeError {
-                    detail: e.to_string(),
-                })
+                rmp_serde::from_slice(&self.bytes).map_err(|e| DecodeError::new(e.to_string()))
             }
         }
     }

@@ -3,11 +3,11 @@
 //! Payload values are located with [`Reader::skip_value`] and kept as byte slices of the
 //! record; nothing is decoded into a value tree.
 
-use super::messages::{
+use crate::protocol::inbound::{
     CloseMessage, CompletionMessage, CompletionOutcome, HubMessage, InvocationMessage,
     StreamItemMessage,
 };
-use super::{HubProtocol, ProtocolError, RawValue};
+use crate::protocol::{HubProtocol, ProtocolError, RawValue};
 use bytes::Bytes;
 use std::collections::BTreeMap;
 
@@ -213,7 +213,7 @@ impl<'a> Reader<'a> {
     }
 }
 
-pub(super) fn parse(record: Bytes) -> Result<Option<HubMessage>, ProtocolError> {
+pub(in crate::protocol) fn parse(record: Bytes) -> Result<Option<HubMessage>, ProtocolError> {
     let mut r = Reader {
         data: &record,
         pos: 0,

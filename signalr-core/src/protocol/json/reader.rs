@@ -1,10 +1,10 @@
 //! The JSON hub protocol: parsing one record (without its `0x1E`).
 
-use super::messages::{
+use crate::protocol::inbound::{
     CloseMessage, CompletionMessage, CompletionOutcome, HubMessage, InvocationMessage,
     StreamItemMessage,
 };
-use super::{HubProtocol, ProtocolError, RawValue};
+use crate::protocol::{HubProtocol, ProtocolError, RawValue};
 use bytes::Bytes;
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue as JsonRaw;
@@ -45,7 +45,7 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de JsonRaw>, D::E
     <&JsonRaw>::deserialize(d).map(Some)
 }
 
-pub(super) fn parse(record: Bytes) -> Result<Option<HubMessage>, ProtocolError> {
+pub(in crate::protocol) fn parse(record: Bytes) -> Result<Option<HubMessage>, ProtocolError> {
     let malformed = |reason: String| ProtocolError::malformed(HubProtocol::Json, reason);
     let text = std::str::from_utf8(&record).map_err(|e| malformed(e.to_string()))?;
     // serde would also bind a JSON array to the record's fields by position.
