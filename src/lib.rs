@@ -1,6 +1,6 @@
 #![doc = include_str!("docs/tour.md")]
 
-pub use signalr_core::{auth, connection, hub, protocol, transport};
+pub use signalr_core::{auth, connection, endpoint, hub, protocol};
 pub use signalr_macros::{hub, hub_client};
 
 mod listener;

@@ -2,7 +2,8 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use futures_util::{SinkExt, StreamExt};
-use signalr::connection::{ConnectionContext, ConnectionHandler, HttpConnectionDispatcher};
+use signalr::connection::{ConnectionContext, ConnectionHandler};
+use signalr::endpoint::HttpConnectionDispatcher;
 use signalr::prelude::*;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;

@@ -85,7 +85,7 @@ pub(crate) fn route_quirks(
             }
             if lower.starts_with("/redirect") {
                 let n = redirects.fetch_add(1, Ordering::Relaxed) + 1;
-                let base = signalr::connection::query_param(request.uri().query(), "baseUrl")
+                let base = signalr::endpoint::query_param(request.uri().query(), "baseUrl")
                     .unwrap_or_default();
                 let body = serde_json::json!({ "url": format!("{base}/testHub?numRedirects={n}") });
                 return (

@@ -177,7 +177,7 @@ impl TestHub for Tests {
     }
 
     async fn get_num_redirects(&self, cx: &Ctx) -> i64 {
-        signalr::connection::query_param(cx.request().uri.query(), "numRedirects")
+        signalr::endpoint::query_param(cx.request().uri.query(), "numRedirects")
             .and_then(|n| n.parse().ok())
             .unwrap_or(0)
     }

@@ -7,7 +7,7 @@
 //! (empty body) when it is missing or invalid. A valid token's [`UserId`] goes into the
 //! request extensions, where the default user id provider finds it.
 
-use crate::connection::query_param;
+use crate::endpoint::query_param;
 use crate::hub::UserId;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};

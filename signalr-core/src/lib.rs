@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod connection;
+pub mod endpoint;
 pub mod hub;
 pub mod protocol;
-pub mod transport;
+pub(crate) mod transport;

@@ -1,24 +1,31 @@
-//! The connection layer (modelling .NET's `Http.Connections`): negotiate, the connection
-//! table, and the byte pipes between a transport and the application.
+//! The connection layer (modelling the connection half of .NET's `Http.Connections`): one
+//! connection's state and byte pipes, the table of an endpoint's connections, and the
+//! endpoint options.
 //!
 //! A [`ConnectionHandler`] is the application side of a connection: the hub runtime is one,
 //! and a raw byte handler (an echo server, say) is another. Transports move bytes between
 //! the network and a [`ConnectionContext`] without knowing which handler runs.
 
-mod context;
-mod dispatcher;
-mod manager;
-mod negotiate;
-mod options;
+mod connection_context;
+mod error;
+mod http_connection;
+mod http_options;
+mod outbound;
 mod pipe;
+mod shared;
+mod table;
+mod transport_type;
 
-pub use context::{ConnectionContext, OutboundSender, SendError};
-pub use dispatcher::HttpConnectionDispatcher;
-pub use negotiate::query_param;
-pub use options::{HttpConnectionOptions, TransportType, Transports};
+pub use connection_context::ConnectionContext;
+pub use error::QueueError;
+pub use http_options::HttpConnectionOptions;
+pub use outbound::OutboundSender;
+pub use transport_type::{TransportType, Transports};
 
-pub(crate) use manager::HttpConnection;
+pub(crate) use error::ClaimError;
+pub(crate) use http_connection::{new_connection_id, HttpConnection};
 pub(crate) use pipe::{PipeReceiver, PipeSender};
+pub(crate) use table::ConnectionTable;
 
 use std::future::Future;
 

@@ -7,10 +7,8 @@ use super::filter::HubFilter;
 use super::lifetime::HubLifetimeManager;
 use super::options::HubOptions;
 use super::user::{DefaultUserIdProvider, UserIdProvider};
-use crate::connection::{
-    ConnectionContext, ConnectionHandler, HttpConnectionDispatcher, HttpConnectionOptions,
-    Transports,
-};
+use crate::connection::{ConnectionContext, ConnectionHandler, HttpConnectionOptions, Transports};
+use crate::endpoint::HttpConnectionDispatcher;
 use crate::protocol::HubProtocol;
 use axum::Router;
 use std::sync::Arc;

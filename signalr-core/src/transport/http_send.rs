@@ -1,13 +1,10 @@
 //! `POST {path}?id=...`: client-to-server bytes for Server-Sent Events and Long Polling.
 
+use super::plain_text as text;
 use crate::connection::HttpConnection;
 use axum::body::Body;
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
-
-fn text(status: StatusCode, body: &'static str) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/plain")], body).into_response()
-}
+use axum::http::StatusCode;
+use axum::response::Response;
 
 /// Copies the whole body into the connection's input: 200 once queued, 413 when larger
 /// than `limit`, 400 when the body could not be read, 404 when the connection ended.

@@ -1,7 +1,8 @@
 //! `POST {path}/negotiate`: creates a connection and lists the transports.
 
-use super::manager::ConnectionManager;
-use super::options::HttpConnectionOptions;
+use super::connections::Connections;
+use super::query::query_param;
+use crate::connection::HttpConnectionOptions;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -34,18 +35,6 @@ struct NegotiateError {
     error: String,
 }
 
-/// Reads a query parameter by name, ignoring the key's case as the .NET server does.
-///
-/// ```
-/// use signalr_core::connection::query_param;
-/// assert_eq!(query_param(Some("a=1&ID=x%20y"), "id").as_deref(), Some("x y"));
-/// ```
-pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
-    form_urlencoded::parse(query?.as_bytes())
-        .find(|(key, _)| key.eq_ignore_ascii_case(name))
-        .map(|(_, value)| value.into_owned())
-}
-
 fn json(body: Vec<u8>) -> Response {
     (
         StatusCode::OK,
@@ -61,7 +50,7 @@ fn error(text: String) -> Response {
 
 /// Answers a negotiate request.
 pub(crate) fn negotiate(
-    manager: &Arc<ConnectionManager>,
+    connections: &Arc<Connections>,
     options: &HttpConnectionOptions,
     query: Option<&str>,
 ) -> Response {
@@ -78,7 +67,7 @@ pub(crate) fn negotiate(
         ));
     }
     let version = version.clamp(0, i64::from(MAX_NEGOTIATE_VERSION)) as u32;
-    let connection = manager.create(version, options);
+    let connection = connections.create(version, options);
     let response = NegotiateResponse {
         use_stateful_reconnect: false,
         negotiate_version: version,
@@ -96,7 +85,7 @@ pub(crate) fn negotiate(
     match serde_json::to_vec(&response) {
         Ok(body) => json(body),
         Err(e) => {
-            manager.remove(&connection.token);
+            connections.remove(&connection.token);
             (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response()
         }
     }

@@ -1,138 +1,15 @@
 //! The application's view of one connection: received bytes in, shared bytes out.
 
-use super::options::TransportType;
-use super::pipe::{PipeReceiver, PipeSender, TrySendError};
+use super::outbound::OutboundSender;
+use super::pipe::PipeReceiver;
+use super::shared::ConnectionShared;
+use super::transport_type::TransportType;
 use crate::protocol::TransferFormat;
 use axum::http::request::Parts;
 use bytes::Bytes;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-
-/// State shared by a connection's application side, its transport and its senders.
-#[derive(Debug)]
-pub(crate) struct ConnectionShared {
-    pub(crate) connection_id: Arc<str>,
-    /// How long a write may wait for room before the connection is given up.
-    send_timeout: Duration,
-    /// Whether the application writes binary data (set before the handshake response).
-    binary: AtomicBool,
-    /// Set by every write; the keep-alive timer sends a Ping only when it finds it clear.
-    wrote_recently: AtomicBool,
-    /// Fires when the connection is torn down: transport gone or connection disposed.
-    pub(crate) closed: CancellationToken,
-    /// Fires when the server asks the application to end the connection; the
-    /// application then says goodbye (a Close message) before the transport closes.
-    pub(crate) abort: CancellationToken,
-}
-
-impl ConnectionShared {
-    pub(crate) fn new(connection_id: Arc<str>, send_timeout: Duration) -> Self {
-        ConnectionShared {
-            connection_id,
-            send_timeout,
-            binary: AtomicBool::new(false),
-            wrote_recently: AtomicBool::new(false),
-            closed: CancellationToken::new(),
-            abort: CancellationToken::new(),
-        }
-    }
-
-    pub(crate) fn transfer_format(&self) -> TransferFormat {
-        if self.binary.load(Ordering::Relaxed) {
-            TransferFormat::Binary
-        } else {
-            TransferFormat::Text
-        }
-    }
-}
-
-/// A connection could not be written to.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SendError {
-    /// The connection is closed or closing.
-    #[error("the connection is closed")]
-    Closed,
-    /// The connection's outgoing queue is full: the client reads slower than it is sent to.
-    #[error("the connection's outgoing queue is full (the client is not keeping up)")]
-    Full,
-    /// The outgoing queue stayed full for the whole `transport_send_timeout`.
-    #[error("the client did not make room for a message within the send timeout")]
-    TimedOut,
-}
-
-/// A cloneable handle that queues bytes for a connection's transport.
-///
-/// The queue is bounded: [`send`](Self::send) waits for room, [`try_send`](Self::try_send)
-/// fails at once with [`SendError::Full`].
-#[derive(Debug, Clone)]
-pub struct OutboundSender {
-    tx: PipeSender,
-    shared: Arc<ConnectionShared>,
-}
-
-impl OutboundSender {
-    pub(crate) fn new(tx: PipeSender, shared: Arc<ConnectionShared>) -> Self {
-        OutboundSender { tx, shared }
-    }
-
-    /// Queues `data`, waiting while the queue is full.
-    pub async fn send(&self, data: Bytes) -> Result<(), SendError> {
-        self.shared.wrote_recently.store(true, Ordering::Relaxed);
-        self.tx.send(data).await.map_err(|_| SendError::Closed)
-    }
-
-    /// Queues `data` if there is room now.
-    pub fn try_send(&self, data: Bytes) -> Result<(), SendError> {
-        self.shared.wrote_recently.store(true, Ordering::Relaxed);
-        self.tx.try_send(data).map_err(|e| match e {
-            TrySendError::Full => SendError::Full,
-            TrySendError::Closed => SendError::Closed,
-        })
-    }
-
-    /// Queues `data` if there is room now; hands it back when the queue is full (a closed
-    /// connection drops it).
-    pub(crate) fn offer(&self, data: Bytes) -> Option<Bytes> {
-        self.shared.wrote_recently.store(true, Ordering::Relaxed);
-        match self.tx.try_send_returning(data) {
-            Err((TrySendError::Full, data)) => Some(data),
-            _ => None,
-        }
-    }
-
-    /// Queues `data`, waiting for room at most the connection's `transport_send_timeout`;
-    /// a client that does not make room by then is disconnected.
-    pub async fn send_or_give_up(&self, data: Bytes) -> Result<(), SendError> {
-        match tokio::time::timeout(self.shared.send_timeout, self.send(data)).await {
-            Ok(sent) => sent,
-            Err(_) => {
-                tracing::warn!(
-                    connection_id = %self.shared.connection_id,
-                    "closing a connection that did not read its messages within the send timeout"
-                );
-                self.abort();
-                Err(SendError::TimedOut)
-            }
-        }
-    }
-
-    /// Clears and returns the "written since last asked" flag (for keep-alive pings).
-    pub(crate) fn take_wrote_recently(&self) -> bool {
-        self.shared.wrote_recently.swap(false, Ordering::Relaxed)
-    }
-
-    /// The id of the connection this sender writes to.
-    pub fn connection_id(&self) -> &str {
-        &self.shared.connection_id
-    }
-
-    /// Asks the application side to end the connection.
-    pub fn abort(&self) {
-        self.shared.abort.cancel();
-    }
-}
 
 /// Copies the parts of a request that borrow the server's read buffer.
 ///

@@ -1,15 +1,19 @@
 //! Routes the HTTP requests of one endpoint: negotiate, transport connects, sends, deletes.
 
-use super::manager::{ClaimError, ConnectionManager, HttpConnection};
-use super::negotiate::{negotiate, query_param};
-use super::options::{HttpConnectionOptions, TransportType};
-use super::{ConnectionContext, ConnectionHandler};
+use super::connections::{Connections, EndpointConnection};
+use super::negotiate::negotiate;
+use super::query::query_param;
+use crate::connection::{
+    ClaimError, ConnectionContext, ConnectionHandler, HttpConnection, HttpConnectionOptions,
+    TransportType,
+};
 use crate::transport::long_polling::{self, LongPoll};
+use crate::transport::plain_text as text;
 use crate::transport::{http_send, server_sent_events, websockets};
 use axum::extract::Request;
 use axum::http::request::Parts;
 use axum::http::{header, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::any;
 use axum::Router;
 use std::sync::Arc;
@@ -18,7 +22,8 @@ use std::sync::Arc;
 /// (modelling .NET's `HttpConnectionDispatcher`).
 ///
 /// ```no_run
-/// use signalr_core::connection::{ConnectionContext, ConnectionHandler, HttpConnectionDispatcher};
+/// use signalr_core::connection::{ConnectionContext, ConnectionHandler};
+/// use signalr_core::endpoint::HttpConnectionDispatcher;
 /// # struct Echo;
 /// # impl ConnectionHandler for Echo {
 /// #     async fn on_connected(&self, _c: ConnectionContext) {}
@@ -34,7 +39,7 @@ pub struct HttpConnectionDispatcher<H> {
 struct Inner<H> {
     handler: Arc<H>,
     options: HttpConnectionOptions,
-    manager: Arc<ConnectionManager>,
+    connections: Arc<Connections>,
 }
 
 impl<H> Clone for HttpConnectionDispatcher<H> {
@@ -43,10 +48,6 @@ impl<H> Clone for HttpConnectionDispatcher<H> {
             inner: self.inner.clone(),
         }
     }
-}
-
-pub(crate) fn text(status: StatusCode, body: &'static str) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/plain")], body).into_response()
 }
 
 impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
@@ -61,7 +62,7 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
             inner: Arc::new(Inner {
                 handler,
                 options,
-                manager: Arc::new(ConnectionManager::default()),
+                connections: Arc::new(Connections::default()),
             }),
         }
     }
@@ -73,7 +74,7 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
 
     /// Number of connections currently negotiated or connected.
     pub fn connection_count(&self) -> usize {
-        self.inner.manager.len()
+        self.inner.connections.len()
     }
 
     /// An axum router serving the endpoint at `path` (and `path/negotiate`).
@@ -104,7 +105,7 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
             return text(StatusCode::METHOD_NOT_ALLOWED, "");
         }
         negotiate(
-            &self.inner.manager,
+            &self.inner.connections,
             &self.inner.options,
             request.uri().query(),
         )
@@ -137,15 +138,15 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
                         "Cannot terminate this connection using the DELETE endpoint.",
                     );
                 }
-                self.inner.manager.remove(&connection.token);
+                self.inner.connections.remove(&connection.token);
                 text(StatusCode::ACCEPTED, "")
             }
             _ => text(StatusCode::METHOD_NOT_ALLOWED, ""),
         }
     }
 
-    fn lookup(&self, token: Option<&str>) -> Option<Arc<HttpConnection>> {
-        self.inner.manager.get(token?)
+    fn lookup(&self, token: Option<&str>) -> Option<Arc<EndpointConnection>> {
+        self.inner.connections.get(token?)
     }
 
     fn missing(&self, token: Option<&str>) -> Response {
@@ -158,7 +159,7 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
     /// Runs the handler on a claimed connection; the connection is disposed when it ends.
     fn start_application(&self, connection: &HttpConnection, application: ConnectionContext) {
         let handler = self.inner.handler.clone();
-        let manager = self.inner.manager.clone();
+        let connections = self.inner.connections.clone();
         let token = connection.token.clone();
         let closed = connection.shared.closed.clone();
         let long_polling = connection.transport() == Some(TransportType::LongPolling);
@@ -173,7 +174,7 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
                 // removes it if no poll comes.
                 closed.cancel();
             } else {
-                manager.remove(&token);
+                connections.remove(&token);
             }
         });
     }
@@ -217,7 +218,9 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
         }
         let connection = match (&token, transport) {
             // skipNegotiation: a brand-new connection, id doubling as token.
-            (None, TransportType::WebSockets) => self.inner.manager.create(0, &self.inner.options),
+            (None, TransportType::WebSockets) => {
+                self.inner.connections.create(0, &self.inner.options)
+            }
             (token, _) => match self.lookup(token.as_deref()) {
                 Some(connection) => connection,
                 None => return self.missing(token.as_deref()),
@@ -233,7 +236,7 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
     fn connect_websocket(
         &self,
         upgrade: websockets::Upgrade,
-        connection: Arc<HttpConnection>,
+        connection: Arc<EndpointConnection>,
         parts: Parts,
     ) -> Response {
         let claimed = match connection.claim(TransportType::WebSockets, parts) {
@@ -253,25 +256,25 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
                 }
                 None => tracing::debug!("the WebSocket upgrade did not complete"),
             }
-            this.inner.manager.remove(&connection.token);
+            this.inner.connections.remove(&connection.token);
         });
         response
     }
 
-    fn connect_sse(&self, connection: Arc<HttpConnection>, parts: Parts) -> Response {
+    fn connect_sse(&self, connection: Arc<EndpointConnection>, parts: Parts) -> Response {
         let claimed = match connection.claim(TransportType::ServerSentEvents, parts) {
             Ok(claimed) => claimed,
             Err(error) => return Self::refused(error),
         };
         self.start_application(&connection, claimed.application);
-        let manager = self.inner.manager.clone();
+        let connections = self.inner.connections.clone();
         let token = connection.token.clone();
         server_sent_events::response(&connection, claimed.outbound_rx, move || {
-            manager.remove(&token)
+            connections.remove(&token)
         })
     }
 
-    async fn long_poll(&self, connection: Arc<HttpConnection>, parts: Parts) -> Response {
+    async fn long_poll(&self, connection: Arc<EndpointConnection>, parts: Parts) -> Response {
         let long_poll = match connection.transport() {
             None => {
                 let claimed = match connection.claim(TransportType::LongPolling, parts) {
@@ -301,7 +304,7 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
         )
         .await;
         if ended {
-            self.inner.manager.remove(&connection.token);
+            self.inner.connections.remove(&connection.token);
         }
         response
     }

@@ -1,0 +1,80 @@
+//! [`OutboundSender`]: the handle that queues bytes for a connection's transport.
+
+use super::error::QueueError;
+use super::pipe::{PipeSender, TrySendError};
+use super::shared::ConnectionShared;
+use bytes::Bytes;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// A cloneable handle that queues bytes for a connection's transport.
+///
+/// The queue is bounded: [`send`](Self::send) waits for room, [`try_send`](Self::try_send)
+/// fails at once with [`QueueError::Full`].
+#[derive(Debug, Clone)]
+pub struct OutboundSender {
+    tx: PipeSender,
+    shared: Arc<ConnectionShared>,
+}
+
+impl OutboundSender {
+    pub(crate) fn new(tx: PipeSender, shared: Arc<ConnectionShared>) -> Self {
+        OutboundSender { tx, shared }
+    }
+
+    /// Queues `data`, waiting while the queue is full.
+    pub async fn send(&self, data: Bytes) -> Result<(), QueueError> {
+        self.shared.wrote_recently.store(true, Ordering::Relaxed);
+        self.tx.send(data).await.map_err(|_| QueueError::Closed)
+    }
+
+    /// Queues `data` if there is room now.
+    pub fn try_send(&self, data: Bytes) -> Result<(), QueueError> {
+        self.shared.wrote_recently.store(true, Ordering::Relaxed);
+        self.tx.try_send(data).map_err(|e| match e {
+            TrySendError::Full => QueueError::Full,
+            TrySendError::Closed => QueueError::Closed,
+        })
+    }
+
+    /// Queues `data` if there is room now; hands it back when the queue is full (a closed
+    /// connection drops it).
+    pub(crate) fn offer(&self, data: Bytes) -> Option<Bytes> {
+        self.shared.wrote_recently.store(true, Ordering::Relaxed);
+        match self.tx.try_send_returning(data) {
+            Err((TrySendError::Full, data)) => Some(data),
+            _ => None,
+        }
+    }
+
+    /// Queues `data`, waiting for room at most the connection's `transport_send_timeout`;
+    /// a client that does not make room by then is disconnected.
+    pub async fn send_or_give_up(&self, data: Bytes) -> Result<(), QueueError> {
+        match tokio::time::timeout(self.shared.send_timeout, self.send(data)).await {
+            Ok(sent) => sent,
+            Err(_) => {
+                tracing::warn!(
+                    connection_id = %self.shared.connection_id,
+                    "closing a connection that did not read its messages within the send timeout"
+                );
+                self.abort();
+                Err(QueueError::TimedOut)
+            }
+        }
+    }
+
+    /// Clears and returns the "written since last asked" flag (for keep-alive pings).
+    pub(crate) fn take_wrote_recently(&self) -> bool {
+        self.shared.wrote_recently.swap(false, Ordering::Relaxed)
+    }
+
+    /// The id of the connection this sender writes to.
+    pub fn connection_id(&self) -> &str {
+        &self.shared.connection_id
+    }
+
+    /// Asks the application side to end the connection.
+    pub fn abort(&self) {
+        self.shared.abort.cancel();
+    }
+}

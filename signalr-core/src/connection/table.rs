@@ -1,0 +1,60 @@
+//! The connection table: every negotiated connection of one endpoint, keyed by its secret
+//! token.
+//!
+//! Generic over what an entry holds, so the endpoint above can keep transport state (a
+//! Long Polling connection's shared poll) beside each [`HttpConnection`](super::HttpConnection)
+//! without this layer knowing the transports.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Entries keyed by connection token.
+#[derive(Debug)]
+pub(crate) struct ConnectionTable<T> {
+    entries: Mutex<HashMap<Arc<str>, Arc<T>>>,
+}
+
+impl<T> Default for ConnectionTable<T> {
+    fn default() -> Self {
+        ConnectionTable {
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<T> ConnectionTable<T> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<Arc<str>, Arc<T>>> {
+        // Every critical section is one map operation: a poisoned lock still holds a
+        // consistent table.
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds an entry under `token`.
+    pub(crate) fn insert(&self, token: Arc<str>, entry: Arc<T>) {
+        self.lock().insert(token, entry);
+    }
+
+    /// The entry of `token`.
+    pub(crate) fn get(&self, token: &str) -> Option<Arc<T>> {
+        self.lock().get(token).cloned()
+    }
+
+    /// Takes the entry of `token` out of the table.
+    pub(crate) fn remove(&self, token: &str) -> Option<Arc<T>> {
+        self.lock().remove(token)
+    }
+
+    /// Number of entries.
+    pub(crate) fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// The tokens of every entry `matches` selects.
+    pub(crate) fn tokens_where(&self, mut matches: impl FnMut(&T) -> bool) -> Vec<Arc<str>> {
+        self.lock()
+            .iter()
+            .filter(|(_, entry)| matches(entry))
+            .map(|(token, _)| token.clone())
+            .collect()
+    }
+}
