@@ -26,7 +26,9 @@ pub mod prelude {
 /// Helpers for macro-generated code. Not a public API.
 #[doc(hidden)]
 pub mod __private {
-    use crate::hub::{CallOutcome, HubCall, HubError};
+    pub use signalr_core::__private::*;
+
+    use crate::hub::HubError;
 
     /// A type a hub method can take as an argument.
     #[diagnostic::on_unimplemented(

@@ -72,7 +72,7 @@ pub(crate) fn render(model: TraitModel) -> TokenStream {
         let upload_streams = method.upload_streams();
         let streaming = matches!(method.returns, ReturnKind::Stream { .. });
         infos.push(quote! {
-            ::signalr::hub::MethodInfo {
+            ::signalr::__private::MethodInfo {
                 name: #wire_name,
                 parameters: #parameters,
                 upload_streams: #upload_streams,
@@ -206,13 +206,13 @@ pub(crate) fn render(model: TraitModel) -> TokenStream {
             }
         }
 
-        impl<H: #trait_ident> ::signalr::hub::HubDispatcher for #dispatcher<H> {
-            const METHODS: &'static [::signalr::hub::MethodInfo] = &[#(#infos),*];
+        impl<H: #trait_ident> ::signalr::__private::Dispatch for #dispatcher<H> {
+            const METHODS: &'static [::signalr::__private::MethodInfo] = &[#(#infos),*];
 
             fn dispatch<'a>(
                 &'a self,
                 cx: &'a ::signalr::hub::Ctx,
-                call: ::signalr::hub::HubCall,
+                call: ::signalr::__private::HubCall,
             ) -> ::signalr::hub::BoxFuture<'a, ::signalr::hub::CallOutcome> {
                 let _ = cx;
                 match call.method() {

@@ -1,14 +1,18 @@
-//! Errors a hub method reports to its caller, and the exact texts they become on the wire.
+//! Every error of the hub layer: what a hub method reports to its caller (and the exact
+//! text it becomes on the wire), and what sending to clients, changing groups, awaiting a
+//! client result or reading an upload stream can fail with.
 
+use crate::protocol::{DecodeError, EncodeError};
 use std::fmt;
+use std::time::Duration;
 
 /// An error returned by a hub method; it becomes the `error` of the call's Completion.
 ///
 /// Two kinds, as in ASP.NET Core SignalR:
 /// - [`HubError::new`] (modelling `HubException`): the message always reaches the client,
 ///   as `An unexpected error occurred invoking 'Method' on the server. HubException: <message>`.
-/// - a client's own error text (a [`ClientResultError::Client`](super::ClientResultError)
-///   or an [`UploadError::Client`](super::UploadError)) converts like `HubError::new`;
+/// - a client's own error text (a [`ClientResultError::Client`] or an
+///   [`UploadError::Client`]) converts like `HubError::new`;
 /// - any other error converted with `?` or `From`: the client sees only
 ///   `An unexpected error occurred invoking 'Method' on the server.`, unless the hub enables
 ///   detailed errors, which appends `<ErrorType>: <message>`.
@@ -81,10 +85,10 @@ impl<E: std::error::Error + Send + Sync + 'static> From<E> for HubError {
         // Errors that carry a client's own words reach the caller as .NET's HubException
         // does (a client result's error, an upload stream the client failed).
         let any: &dyn std::any::Any = &error;
-        if let Some(super::ClientResultError::Client(text)) = any.downcast_ref() {
+        if let Some(ClientResultError::Client(text)) = any.downcast_ref() {
             return HubError::new(text.clone());
         }
-        if let Some(super::UploadError::Client(text)) = any.downcast_ref() {
+        if let Some(UploadError::Client(text)) = any.downcast_ref() {
             return HubError::new(text.clone());
         }
         HubError::internal(short_type_name::<E>(), error.to_string())
@@ -119,10 +123,64 @@ pub(crate) fn with_detail(text: String, detail: Option<String>) -> String {
 pub enum SendError {
     /// The arguments could not be serialized in one of the connections' protocols.
     #[error(transparent)]
-    Serialize(#[from] crate::protocol::EncodeError),
+    Serialize(#[from] EncodeError),
     /// The single target connection closed before the message was queued.
     #[error("the connection closed before the message could be queued")]
     ConnectionClosed,
+}
+
+/// A client result could not be obtained.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientResultError {
+    /// The client did not answer within the hub's `client_result_timeout`.
+    #[error("the client did not answer within {0:?}")]
+    Timeout(Duration),
+    /// The connection closed before the client answered.
+    #[error("the connection closed before the client answered")]
+    Disconnected,
+    /// No connection with that id is on this hub.
+    #[error("no connection `{0}` is on this hub")]
+    UnknownConnection(String),
+    /// The client answered with an error (for the JS client: the handler threw, returned
+    /// nothing, or no handler exists: `Client didn't provide a result.`).
+    #[error("the client answered with an error: {0}")]
+    Client(String),
+    /// The client's result did not decode into the expected type.
+    #[error("Error trying to deserialize result to {type_name}. {detail}")]
+    Deserialize {
+        /// The expected Rust type.
+        type_name: &'static str,
+        /// What the decoder reported.
+        detail: String,
+    },
+    /// The invocation could not be sent.
+    #[error(transparent)]
+    Send(#[from] SendError),
+}
+
+/// An upload stream failed.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    /// The client completed the stream with an error.
+    #[error("the client ended the stream with an error: {0}")]
+    Client(String),
+    /// An item could not be decoded into the parameter's item type.
+    #[error("Failed to bind Stream message. {0}")]
+    Decode(#[from] DecodeError),
+}
+
+/// The client stopped listening to a stream (it cancelled or disconnected).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the client is no longer listening to this stream")]
+pub struct StreamClosed;
+
+/// A group change could not be applied.
+#[derive(Debug, thiserror::Error)]
+pub enum GroupError {
+    /// The lifetime manager could not apply or confirm the change (a scale-out backplane
+    /// that lost its connection, or whose peers did not acknowledge in time).
+    #[error("the lifetime manager did not confirm the group change: {0}")]
+    Backplane(String),
 }
 
 #[cfg(test)]

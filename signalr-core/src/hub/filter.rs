@@ -1,10 +1,11 @@
 //! Hub filters (modelling `IHubFilter`): code that wraps every hub method invocation, and
 //! every `on_connected` and `on_disconnected`, in order.
 
-use super::context::Ctx;
-use super::dispatcher::{BoxFuture, CallOutcome};
+use super::contract::CallOutcome;
+use super::ctx::Ctx;
+use super::disconnect::DisconnectReason;
 use super::error::HubError;
-use super::lifecycle::DisconnectReason;
+use super::BoxFuture;
 use crate::protocol::RawValue;
 use std::sync::Arc;
 

@@ -10,35 +10,49 @@
 //! connection sees. State of one call is the method's own locals. ASP.NET Core creates a
 //! hub object per call instead; sharing one value makes shared state explicit.
 
-mod client_results;
-mod connection;
-mod context;
-mod dispatcher;
+// The API hub code uses.
+mod clients;
+mod ctx;
+mod disconnect;
 mod error;
 mod filter;
-mod lifecycle;
-mod lifetime;
-mod options;
-mod proxy;
-mod server;
-mod session;
-mod streaming;
-mod user;
+mod groups;
+mod hub_context;
+mod hub_options;
+mod hub_server;
+mod items;
+mod stream;
+mod upload;
+mod users;
 
-pub use client_results::ClientResultError;
-pub use context::{Ctx, HubContext};
-pub use dispatcher::{BoxFuture, CallOutcome, HubCall, HubDispatcher, MethodInfo};
-pub use error::{HubError, SendError};
+// The seam a backplane implements.
+mod lifetime;
+
+// Behind the scenes: the contract with generated code, and the runtime.
+pub(crate) mod contract;
+mod handle;
+mod runtime;
+
+pub use clients::{
+    CallerClients, ClientProxy, HubClients, Many, ProxyScope, Single, SingleClientProxy,
+};
+pub use contract::CallOutcome;
+pub use ctx::Ctx;
+pub use disconnect::DisconnectReason;
+pub use error::{ClientResultError, GroupError, HubError, SendError, StreamClosed, UploadError};
 pub use filter::{HubFilter, InvocationContext, Next};
-pub use lifecycle::{DisconnectReason, Items};
-pub use options::{HubFilters, HubOptions};
-pub use proxy::{
-    CallerClients, ClientProxy, GroupError, Groups, HubClients, Many, ProxyScope, Single,
-    SingleClientProxy,
+pub use groups::Groups;
+pub use hub_context::HubContext;
+pub use hub_options::{HubFilters, HubOptions};
+pub use hub_server::{HubDispatcher, HubServer, RouterExt};
+pub use items::Items;
+pub use lifetime::{
+    ClientInvocation, ClientTarget, DefaultHubLifetimeManager, HubConnectionContext,
+    HubLifetimeManager, SerializedHubMessage,
 };
-pub use server::{HubServer, RouterExt};
-pub use streaming::{
-    stream_channel, ChannelStream, StreamClosed, StreamSender, UploadError, UploadSource,
-    UploadStream,
-};
-pub use user::{DefaultUserIdProvider, UserId, UserIdProvider};
+pub use stream::{stream_channel, ChannelStream, StreamSender};
+pub use upload::UploadStream;
+pub use users::{DefaultUserIdProvider, UserId, UserIdProvider};
+
+/// A boxed, sendable future: what hub filters and lifetime managers return.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;

@@ -1,0 +1,174 @@
+//! One hub connection from handshake to close (modelling .NET's `HubConnectionHandler`):
+//! the handshake, joining the hub, the lifecycle hooks, and the Close message that ends
+//! it. The message loop in between is the [`Session`](super::session::Session).
+
+use super::handshake::{accept_protocol, read_handshake};
+use super::panic::panic_message;
+use super::session::{End, Session};
+use super::shared::HubShared;
+use crate::connection::{ConnectionContext, ConnectionHandler};
+use crate::hub::contract::Dispatch;
+use crate::hub::error::{with_detail, HubError};
+use crate::hub::filter::{connected_chain, disconnected_chain};
+use crate::hub::lifetime::{HubConnectionContext, HubLifetimeManager};
+use crate::hub::{Ctx, DisconnectReason};
+use crate::protocol::{
+    write_handshake_error, write_handshake_success, HandshakeError, HubProtocol, OutboundMessage,
+    RecordReader,
+};
+use bytes::Bytes;
+use futures_util::FutureExt;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+/// Generic text of the Close sent when the server ends a connection because of an error.
+const CLOSED_WITH_ERROR: &str = "Connection closed with an error.";
+
+/// Runs the hub protocol on every connection of an endpoint.
+#[derive(Debug)]
+pub(crate) struct HubConnectionHandler<D> {
+    pub(crate) shared: Arc<HubShared<D>>,
+}
+
+impl<D: Dispatch> ConnectionHandler for HubConnectionHandler<D> {
+    async fn on_connected(&self, connection: ConnectionContext) {
+        run(self.shared.clone(), connection).await;
+    }
+}
+
+/// Runs the hub protocol on `connection` until it ends.
+async fn run<D: Dispatch>(hub: Arc<HubShared<D>>, mut connection: ConnectionContext) {
+    let options = &hub.options;
+    let sender = connection.sender().clone();
+    let detailed = options.enable_detailed_errors;
+    let handshake = tokio::time::timeout(
+        options.handshake_timeout,
+        read_handshake(&mut connection, options.maximum_receive_message_size),
+    )
+    .await
+    .unwrap_or(Err(Some(HandshakeError::Canceled)));
+    let (request, leftover) = match handshake {
+        Ok(ok) => ok,
+        Err(None) => return,
+        Err(Some(error)) => {
+            tracing::debug!(%error, "handshake failed");
+            let _ = sender.send(write_handshake_error(&error, detailed)).await;
+            return;
+        }
+    };
+    let protocol = request.protocol;
+    if let Err(error) = accept_protocol(&connection, options, protocol) {
+        let _ = sender.send(write_handshake_error(&error, detailed)).await;
+        return;
+    }
+    if sender.send(write_handshake_success()).await.is_err() {
+        return;
+    }
+    let mut reader = RecordReader::new(protocol, options.maximum_receive_message_size);
+    reader.push(&leftover);
+
+    let connection_id = connection.connection_id_arc();
+    let user_id: Option<Arc<str>> = hub.users.user_id(connection.request()).map(Arc::from);
+    let manager = &hub.hub.manager;
+    manager
+        .on_connected(HubConnectionContext::new(
+            connection_id.clone(),
+            user_id.clone(),
+            protocol,
+            sender.clone(),
+        ))
+        .await;
+    // Whatever happens below (a panic included), the connection leaves the hub.
+    let mut registered = Registered {
+        manager: Some(manager.clone()),
+        connection_id: connection_id.clone(),
+    };
+    let cx = Ctx::new(
+        connection_id.clone(),
+        connection.transport(),
+        user_id,
+        hub.hub.clone(),
+        connection.request_arc(),
+        connection.closed(),
+        connection.abort_token(),
+    );
+    let filters = &options.filters.0;
+    let connected = AssertUnwindSafe(connected_chain(
+        filters,
+        &cx,
+        Box::new(|| hub.dispatcher.on_connected(&cx)),
+    ))
+    .catch_unwind()
+    .await
+    .unwrap_or_else(|panic| Err(HubError::internal("Panic", panic_message(panic.as_ref()))));
+    if let Err(error) = connected {
+        tracing::debug!(%error, "on_connected refused the connection");
+        registered.leave().await;
+        let text = with_detail(CLOSED_WITH_ERROR.to_owned(), error.detail(detailed));
+        let _ = sender.try_send(encode_close(protocol, Some(&text), false));
+        return;
+    }
+    let end = Session::new(&hub, &cx, &sender, protocol)
+        .run(&mut connection, reader)
+        .await;
+    registered.leave().await;
+    let reason = match &end {
+        End::TransportClosed => DisconnectReason::Closed,
+        End::Aborted => DisconnectReason::Aborted,
+        End::Error(detail) => DisconnectReason::Error(detail.clone()),
+    };
+    match end {
+        End::TransportClosed => {}
+        End::Aborted => {
+            let _ = sender.try_send(encode_close(protocol, None, false));
+        }
+        End::Error(detail) => {
+            let text = with_detail(CLOSED_WITH_ERROR.to_owned(), detailed.then_some(detail));
+            let _ = sender.try_send(encode_close(protocol, Some(&text), true));
+        }
+    }
+    connection.abort();
+    let disconnected = AssertUnwindSafe(disconnected_chain(
+        filters,
+        &cx,
+        &reason,
+        Box::new(|| hub.dispatcher.on_disconnected(&cx, &reason)),
+    ))
+    .catch_unwind()
+    .await;
+    if let Err(panic) = disconnected {
+        tracing::error!(message = %panic_message(panic.as_ref()), "on_disconnected panicked");
+    }
+}
+
+/// A connection known to the lifetime manager; it leaves the hub when told to, or when
+/// dropped without that (a panic unwinding through the connection's run).
+struct Registered {
+    manager: Option<Arc<dyn HubLifetimeManager>>,
+    connection_id: Arc<str>,
+}
+
+impl Registered {
+    async fn leave(&mut self) {
+        if let Some(manager) = self.manager.take() {
+            manager.on_disconnected(&self.connection_id).await;
+        }
+    }
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        if let Some(manager) = self.manager.take() {
+            let connection_id = self.connection_id.clone();
+            tokio::spawn(async move { manager.on_disconnected(&connection_id).await });
+        }
+    }
+}
+
+fn encode_close(protocol: HubProtocol, error: Option<&str>, allow_reconnect: bool) -> Bytes {
+    let close: OutboundMessage<'_, ()> = OutboundMessage::Close {
+        error,
+        allow_reconnect,
+    };
+    close.encode(protocol).unwrap_or_default()
+}

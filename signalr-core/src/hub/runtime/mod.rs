@@ -1,0 +1,11 @@
+//! The hub runtime, private to the crate: running the hub protocol on each connection of
+//! an endpoint, from handshake to close.
+
+mod handshake;
+mod hub_connection_handler;
+mod panic;
+mod session;
+mod shared;
+
+pub(crate) use hub_connection_handler::HubConnectionHandler;
+pub(crate) use shared::HubShared;

@@ -1,0 +1,475 @@
+//! The message loop of one hub connection: reads records, dispatches invocations within
+//! the parallelism limit, feeds upload streams, routes client results, keeps the
+//! connection alive and times out silent clients.
+
+use super::panic::panic_message;
+use super::shared::HubShared;
+use crate::connection::{ConnectionContext, OutboundSender};
+use crate::hub::contract::{CallOutcome, CallParts, Dispatch, HubCall, MethodInfo};
+use crate::hub::error::{with_detail, HubError};
+use crate::hub::filter::{invocation_chain, InvocationContext};
+use crate::hub::upload::{upload_channel, UploadEvent};
+use crate::hub::{BoxFuture, Ctx};
+use crate::protocol::{
+    parse_message, CompletionBody, CompletionMessage, CompletionOutcome, HubMessage, HubProtocol,
+    InvocationMessage, OutboundMessage, RecordReader,
+};
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use futures_util::FutureExt;
+use std::collections::{HashMap, VecDeque};
+use std::panic::AssertUnwindSafe;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// Invocations read ahead and queued behind the parallelism limit before the connection
+/// stops reading (messages behind them, such as client results, keep flowing until then).
+const MAX_QUEUED_INVOCATIONS: usize = 32;
+
+/// Why a session ended, and so which Close message (if any) the client gets.
+pub(crate) enum End {
+    /// The transport went away, or the client sent Close: nothing to send.
+    TransportClosed,
+    /// The server closed it on purpose (abort): Close without error.
+    Aborted,
+    /// A protocol error or timeout: Close with an error, reconnect allowed.
+    Error(String),
+}
+
+/// What to clean up when a call finishes.
+struct Finished {
+    outcome: CallOutcome,
+    stream_id: Option<String>,
+    upload_ids: Vec<String>,
+}
+
+type CallFuture<'a> = BoxFuture<'a, Finished>;
+
+/// Running calls; allocates nothing until the first call (most connections of a
+/// broadcast-heavy app never invoke anything).
+#[derive(Default)]
+struct Calls<'a>(Option<FuturesUnordered<CallFuture<'a>>>);
+
+impl<'a> Calls<'a> {
+    fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, FuturesUnordered::len)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn push(&mut self, call: CallFuture<'a>) {
+        self.0.get_or_insert_with(FuturesUnordered::new).push(call);
+    }
+
+    /// The next call to finish; pending while there is none.
+    async fn next(&mut self) -> Option<Finished> {
+        match &mut self.0 {
+            Some(calls) if !calls.is_empty() => calls.next().await,
+            _ => std::future::pending().await,
+        }
+    }
+}
+
+/// An upload event waiting for room in its stream's buffer.
+struct BlockedUpload {
+    tx: mpsc::Sender<UploadEvent>,
+    event: UploadEvent,
+}
+
+pub(crate) struct Session<'a, D: Dispatch> {
+    hub: &'a HubShared<D>,
+    cx: &'a Ctx,
+    sender: &'a OutboundSender,
+    protocol: HubProtocol,
+    /// Open upload streams, by stream id.
+    uploads: HashMap<String, mpsc::Sender<UploadEvent>>,
+    /// Running streaming invocations, by invocation id.
+    streams: HashMap<String, CancellationToken>,
+    /// Non-streaming calls, at most `MaximumParallelInvocationsPerClient` at once.
+    unary: Calls<'a>,
+    /// Calls waiting for a free slot.
+    queued: VecDeque<CallFuture<'a>>,
+    /// Streaming and upload calls: they run concurrently with everything else.
+    concurrent: Calls<'a>,
+    blocked_upload: Option<BlockedUpload>,
+}
+
+impl<'a, D: Dispatch> Session<'a, D> {
+    pub(crate) fn new(
+        hub: &'a HubShared<D>,
+        cx: &'a Ctx,
+        sender: &'a OutboundSender,
+        protocol: HubProtocol,
+    ) -> Self {
+        Session {
+            hub,
+            cx,
+            sender,
+            protocol,
+            uploads: HashMap::new(),
+            streams: HashMap::new(),
+            unary: Calls::default(),
+            queued: VecDeque::new(),
+            concurrent: Calls::default(),
+            blocked_upload: None,
+        }
+    }
+
+    pub(crate) async fn run(
+        mut self,
+        connection: &mut ConnectionContext,
+        mut reader: RecordReader,
+    ) -> End {
+        let options = &self.hub.options;
+        let max_parallel = options.maximum_parallel_invocations_per_client.max(1);
+        // One timer for both duties (a per-connection cost): keep-alive pings and the
+        // client timeout check.
+        // (Zero intervals are clamped so that a misconfiguration cannot spin the timer.)
+        let floor = std::time::Duration::from_millis(10);
+        let check_every = options
+            .client_timeout_interval
+            .min(std::time::Duration::from_secs(1))
+            .max(floor);
+        let keep_alive = options.keep_alive_interval.max(floor);
+        let inherent_keep_alive = connection.has_inherent_keep_alive();
+        let mut next_ping = (!inherent_keep_alive).then(|| Instant::now() + keep_alive);
+        let mut next_check = Instant::now() + check_every;
+        let timer = tokio::time::sleep_until(next_check.min(next_ping.unwrap_or(next_check)));
+        tokio::pin!(timer);
+        let mut last_received = Instant::now();
+        let mut timeout_armed = false;
+        let result = 'session: loop {
+            while self.unary.len() < max_parallel {
+                match self.queued.pop_front() {
+                    Some(call) => self.unary.push(call),
+                    None => break,
+                }
+            }
+            // Handle every complete record, unless an upload stream or the queue is full.
+            while self.blocked_upload.is_none() && self.queued.len() < MAX_QUEUED_INVOCATIONS {
+                let record = match reader.next_record() {
+                    Ok(Some(record)) => record,
+                    Ok(None) => break,
+                    Err(e) => return self.finish(End::Error(format!("InvalidDataException: {e}"))),
+                };
+                let message = match parse_message(self.protocol, record) {
+                    Ok(Some(message)) => message,
+                    Ok(None) => continue,
+                    Err(e) => return self.finish(End::Error(format!("InvalidDataException: {e}"))),
+                };
+                match message {
+                    HubMessage::Ping => timeout_armed = true,
+                    HubMessage::Close(_) => break 'session End::TransportClosed,
+                    // Boxed: its state would otherwise enlarge every idle connection's task.
+                    HubMessage::Invocation(invocation) => {
+                        Box::pin(self.invocation(invocation, false)).await
+                    }
+                    HubMessage::StreamInvocation(invocation) => {
+                        Box::pin(self.invocation(invocation, true)).await
+                    }
+                    HubMessage::StreamItem(item) => {
+                        if let Some(tx) = self.uploads.get(&item.invocation_id) {
+                            self.feed_upload(tx.clone(), UploadEvent::Item(item.item));
+                        } else {
+                            tracing::debug!("ignoring a StreamItem for no open upload stream");
+                        }
+                    }
+                    HubMessage::Completion(completion) => self.completion(completion),
+                    HubMessage::CancelInvocation { invocation_id } => {
+                        if let Some(cancel) = self.streams.get(&invocation_id) {
+                            cancel.cancel();
+                        }
+                    }
+                    HubMessage::Ack { .. } | HubMessage::Sequence { .. } => {}
+                }
+                while self.unary.len() < max_parallel {
+                    match self.queued.pop_front() {
+                        Some(call) => self.unary.push(call),
+                        None => break,
+                    }
+                }
+            }
+            let can_read =
+                self.blocked_upload.is_none() && self.queued.len() < MAX_QUEUED_INVOCATIONS;
+            // Biased: a call that just finished is answered before an abort it caused.
+            tokio::select! {
+                biased;
+                Some(finished) = self.unary.next(), if !self.unary.is_empty() => {
+                    if self.finished(finished).await.is_err() {
+                        break End::TransportClosed;
+                    }
+                }
+                Some(finished) = self.concurrent.next(), if !self.concurrent.is_empty() => {
+                    if self.finished(finished).await.is_err() {
+                        break End::TransportClosed;
+                    }
+                }
+                permit = upload_room(&self.blocked_upload) => {
+                    if let Some(blocked) = self.blocked_upload.take() {
+                        if let Some(permit) = permit {
+                            permit.send(blocked.event);
+                        }
+                    }
+                }
+                chunk = connection.receive(), if can_read => {
+                    match chunk {
+                        Some(chunk) => {
+                            last_received = Instant::now();
+                            reader.push(&chunk);
+                        }
+                        None if connection.is_transport_closed() => break End::TransportClosed,
+                        None => break End::Aborted,
+                    }
+                }
+                () = &mut timer => {
+                    let now = Instant::now();
+                    if next_ping.is_some_and(|due| due <= now) {
+                        if !self.sender.take_wrote_recently() {
+                            let _ = self.sender.try_send(OutboundMessage::ping(self.protocol));
+                        }
+                        next_ping = Some(now + keep_alive);
+                    }
+                    if next_check <= now {
+                        next_check = now + check_every;
+                        // While invocations run the client's silence is expected (its next
+                        // message may wait behind them), so the clock only counts when idle.
+                        if !self.unary.is_empty() {
+                            last_received = now;
+                        } else if timeout_armed && now.duration_since(last_received) > options.client_timeout_interval {
+                            break End::Error(format!(
+                                "TimeoutException: Client hasn't sent a message/ping within the configured {}s ClientTimeoutInterval.",
+                                options.client_timeout_interval.as_secs_f64()
+                            ));
+                        }
+                    }
+                    timer.as_mut().reset(next_check.min(next_ping.unwrap_or(next_check)));
+                }
+            }
+        };
+        self.finish(result)
+    }
+
+    fn finish(self, end: End) -> End {
+        for cancel in self.streams.values() {
+            cancel.cancel();
+        }
+        end
+    }
+
+    /// Writes a finished call's Completion and forgets its streams.
+    async fn finished(&mut self, finished: Finished) -> Result<(), ()> {
+        if let Some(id) = finished.stream_id {
+            self.streams.remove(&id);
+        }
+        for id in finished.upload_ids {
+            self.uploads.remove(&id);
+        }
+        match finished.outcome.completion {
+            Some(bytes) => self.sender.send(bytes).await.map_err(|_| ()),
+            None => Ok(()),
+        }
+    }
+
+    /// Queues an upload event, or parks it (and stops reading) while its buffer is full.
+    fn feed_upload(&mut self, tx: mpsc::Sender<UploadEvent>, event: UploadEvent) {
+        match tx.try_send(event) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(event)) => {
+                self.blocked_upload = Some(BlockedUpload { tx, event });
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
+    }
+
+    /// A Completion ends an upload stream, or answers a client result.
+    fn completion(&mut self, completion: CompletionMessage) {
+        let CompletionMessage {
+            invocation_id,
+            outcome,
+        } = completion;
+        if let Some(tx) = self.uploads.remove(&invocation_id) {
+            if let CompletionOutcome::Error(text) = outcome {
+                self.feed_upload(tx, UploadEvent::Error(text));
+            }
+            return;
+        }
+        let completion = CompletionMessage {
+            invocation_id,
+            outcome,
+        };
+        let connection_id = self.cx.connection_id();
+        if !self
+            .hub
+            .hub
+            .manager
+            .set_connection_result(connection_id, completion)
+        {
+            tracing::debug!("ignoring a Completion for no upload stream or client result");
+        }
+    }
+
+    /// Answers a refused invocation with an error Completion (when it has an id).
+    async fn answer_error(&mut self, invocation_id: Option<&str>, text: &str) {
+        let Some(id) = invocation_id else { return };
+        let completion = OutboundMessage::Completion {
+            invocation_id: id,
+            body: CompletionBody::<()>::Error(text),
+        };
+        if let Ok(bytes) = completion.encode(self.protocol) {
+            let _ = self.sender.send(bytes).await;
+        }
+    }
+
+    /// Checks an invocation against the method table and starts it; answers the failures.
+    async fn invocation(&mut self, invocation: InvocationMessage, streaming: bool) {
+        let InvocationMessage {
+            invocation_id,
+            target,
+            arguments,
+            stream_ids,
+            ..
+        } = invocation;
+        let detailed = self.hub.options.enable_detailed_errors;
+        let id = invocation_id.as_deref();
+        let Some((index, method)) = find_method::<D>(&target) else {
+            let text = format!(
+                "Failed to invoke '{target}' due to an error on the server. HubException: Method does not exist."
+            );
+            return self.answer_error(id, &text).await;
+        };
+        if method.streaming && !streaming {
+            let text = format!(
+                "The client attempted to invoke the streaming '{target}' method with a non-streaming invocation."
+            );
+            return self.answer_error(id, &text).await;
+        }
+        if streaming && !method.streaming {
+            let text = format!(
+                "The client attempted to invoke the non-streaming '{target}' method with a streaming invocation."
+            );
+            return self.answer_error(id, &text).await;
+        }
+        if method.parameters != arguments.len() {
+            let text = with_detail(
+                format!("Failed to invoke '{target}' due to an error on the server."),
+                detailed.then(|| {
+                    format!(
+                        "InvalidDataException: Invocation provides {} argument(s) but target expects {}.",
+                        arguments.len(),
+                        method.parameters
+                    )
+                }),
+            );
+            return self.answer_error(id, &text).await;
+        }
+        if method.upload_streams != stream_ids.len() {
+            let text = format!(
+                "An unexpected error occurred invoking '{target}' on the server. HubException: Client sent {} stream(s), Hub method expects {}.",
+                stream_ids.len(),
+                method.upload_streams
+            );
+            return self.answer_error(id, &text).await;
+        }
+        let cancel = self.cx.connection_closed().child_token();
+        if streaming {
+            let stream_id = invocation_id.clone().unwrap_or_default();
+            if self.streams.contains_key(&stream_id) {
+                let text = format!("Invocation ID '{stream_id}' is already in use.");
+                return self.answer_error(id, &text).await;
+            }
+            self.streams.insert(stream_id, cancel.clone());
+        }
+        let mut uploads = VecDeque::with_capacity(stream_ids.len());
+        for stream_id in &stream_ids {
+            let (tx, source) = upload_channel(self.hub.options.stream_buffer_capacity);
+            self.uploads.insert(stream_id.clone(), tx);
+            uploads.push_back(source);
+        }
+        let call = HubCall::new(CallParts {
+            method: index,
+            target,
+            invocation_id: invocation_id.clone(),
+            protocol: self.protocol,
+            arguments,
+            uploads,
+            detailed_errors: detailed,
+            sender: self.sender.clone(),
+            cancel,
+        });
+        let future = self.call(
+            call,
+            streaming.then(|| invocation_id.unwrap_or_default()),
+            stream_ids,
+        );
+        if streaming || method.upload_streams > 0 {
+            self.concurrent.push(future);
+        } else {
+            self.queued.push_back(future);
+        }
+    }
+
+    /// The future of one call, through the hub's filters.
+    fn call(
+        &self,
+        call: HubCall,
+        stream_id: Option<String>,
+        upload_ids: Vec<String>,
+    ) -> CallFuture<'a> {
+        let hub = self.hub;
+        let cx = self.cx;
+        Box::pin(async move {
+            let responder = call.responder();
+            let filters = &hub.options.filters.0;
+            let run = async {
+                if filters.is_empty() {
+                    return hub.dispatcher.dispatch(cx, call).await;
+                }
+                let method = call.target().to_owned();
+                let arguments = call.remaining_arguments().to_vec();
+                let invocation = InvocationContext {
+                    cx,
+                    method: &method,
+                    arguments: &arguments,
+                };
+                let last = Box::new(move || -> BoxFuture<'_, _> {
+                    Box::pin(async move { Ok(hub.dispatcher.dispatch(cx, call).await) })
+                });
+                match invocation_chain(filters, &invocation, last).await {
+                    Ok(outcome) => outcome,
+                    Err(error) => responder.complete_error(error),
+                }
+            };
+            // A panic in hub code fails that call, not the connection (nor its cleanup).
+            let outcome = match AssertUnwindSafe(run).catch_unwind().await {
+                Ok(outcome) => outcome,
+                Err(panic) => {
+                    let message = panic_message(panic.as_ref());
+                    tracing::error!(method = responder.target(), %message, "a hub method panicked");
+                    responder.complete_error(HubError::internal("Panic", message))
+                }
+            };
+            Finished {
+                outcome,
+                stream_id,
+                upload_ids,
+            }
+        })
+    }
+}
+
+/// Resolves when the parked upload event's stream has room again.
+async fn upload_room(blocked: &Option<BlockedUpload>) -> Option<mpsc::OwnedPermit<UploadEvent>> {
+    match blocked {
+        Some(blocked) => blocked.tx.clone().reserve_owned().await.ok(),
+        None => std::future::pending().await,
+    }
+}
+
+fn find_method<D: Dispatch>(target: &str) -> Option<(usize, &'static MethodInfo)> {
+    D::METHODS
+        .iter()
+        .enumerate()
+        .find(|(_, m)| m.name.eq_ignore_ascii_case(target))
+}
