@@ -4,25 +4,18 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod common;
-use common::{invocation, msgpack_frame, msgpack_invocation};
+use common::http::{http, negotiate, serve};
+use common::ws::{refused_status, Client};
+use common::{invocation, msgpack_frame, msgpack_invocation, JSON_HANDSHAKE, MSGPACK_HANDSHAKE};
+use tokio_tungstenite::tungstenite::Message;
 
-use futures_util::{SinkExt, StreamExt};
 use signalr::hub::HubDispatcher;
 use signalr::prelude::*;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::{self, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-/// Upper bound for anything we expect to arrive: a failure never hangs a test.
-const WAIT: Duration = Duration::from_secs(5);
 /// How long "nothing arrives" is watched for.
 const QUIET: Duration = Duration::from_millis(100);
 
-const JSON_HANDSHAKE: &str = "{\"protocol\":\"json\",\"version\":1}\x1e";
-const MSGPACK_HANDSHAKE: &str = "{\"protocol\":\"messagepack\",\"version\":1}\x1e";
 const ERROR_CLOSE: &str =
     "{\"type\":7,\"error\":\"Connection closed with an error.\",\"allowReconnect\":true}\x1e";
 
@@ -85,304 +78,6 @@ impl TestHub for Hub {
 
 fn hub() -> HubServer<impl HubDispatcher> {
     Hub.into_server()
-}
-
-/// Serves `server` at `/hub` on a free port; the server lives as long as the test's runtime.
-async fn serve<D: HubDispatcher>(server: HubServer<D>) -> SocketAddr {
-    let app = axum::Router::new().route_hub("/hub", server);
-    let listener = signalr::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
-    });
-    addr
-}
-
-// ---------------------------------------------------------------------------------------
-// Raw HTTP/1.1.
-// ---------------------------------------------------------------------------------------
-
-#[derive(Debug)]
-struct HttpResponse {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl HttpResponse {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", self.body))
-    }
-}
-
-/// Sends one request with an empty body and `Connection: close`; reads the whole response.
-async fn http(addr: SocketAddr, method: &str, path_and_query: &str) -> HttpResponse {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let request = format!(
-        "{method} {path_and_query} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut raw = Vec::new();
-    tokio::time::timeout(WAIT, stream.read_to_end(&mut raw))
-        .await
-        .expect("the HTTP response did not complete in time")
-        .unwrap();
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("no end of headers");
-    let head = std::str::from_utf8(&raw[..split]).unwrap();
-    let mut body = raw[split + 4..].to_vec();
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap();
-    let status = status_line
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    let response = HttpResponse {
-        status,
-        headers,
-        body: String::new(),
-    };
-    if response
-        .header("transfer-encoding")
-        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
-    {
-        body = dechunk(&body);
-    }
-    HttpResponse {
-        body: String::from_utf8(body).unwrap(),
-        ..response
-    }
-}
-
-fn dechunk(mut data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = data.windows(2).position(|w| w == b"\r\n").unwrap();
-        let size_text = std::str::from_utf8(&data[..line_end]).unwrap();
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16).unwrap();
-        data = &data[line_end + 2..];
-        if size == 0 {
-            return out;
-        }
-        out.extend_from_slice(&data[..size]);
-        data = &data[size + 2..];
-    }
-}
-
-/// Negotiates with `negotiateVersion=1` and returns the connection token.
-async fn negotiate_token(addr: SocketAddr) -> String {
-    let response = http(addr, "POST", "/hub/negotiate?negotiateVersion=1").await;
-    assert_eq!(response.status, 200, "{response:?}");
-    response.json()["connectionToken"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-// ---------------------------------------------------------------------------------------
-// Raw WebSocket client.
-// ---------------------------------------------------------------------------------------
-
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-/// A raw WebSocket that splits what it receives into hub-protocol records and checks the
-/// frame type of every data frame (text for JSON, binary for MessagePack).
-struct Client {
-    ws: Ws,
-    buffer: Vec<u8>,
-    binary: bool,
-    handshaken: bool,
-}
-
-async fn try_open(addr: SocketAddr, query: &str) -> Result<Ws, tungstenite::Error> {
-    let url = format!("ws://{addr}/hub{query}");
-    let (ws, _response) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
-        .await
-        .expect("the WebSocket upgrade did not complete in time")?;
-    Ok(ws)
-}
-
-/// The HTTP status that refused a WebSocket upgrade.
-async fn refused_status(addr: SocketAddr, query: &str) -> u16 {
-    match try_open(addr, query).await {
-        Ok(_) => panic!("the upgrade of {query:?} was accepted"),
-        Err(tungstenite::Error::Http(response)) => response.status().as_u16(),
-        Err(other) => panic!("the upgrade of {query:?} failed otherwise: {other}"),
-    }
-}
-
-impl Client {
-    /// Opens a WebSocket on `/hub{query}` without a handshake.
-    async fn open(addr: SocketAddr, query: &str, binary: bool) -> Client {
-        let ws = try_open(addr, query).await.unwrap();
-        Client {
-            ws,
-            buffer: Vec::new(),
-            binary,
-            handshaken: false,
-        }
-    }
-
-    /// A JSON connection after a successful handshake (skipNegotiation).
-    async fn json(addr: SocketAddr) -> Client {
-        let mut client = Client::open(addr, "", false).await;
-        client.handshake(JSON_HANDSHAKE).await;
-        client
-    }
-
-    /// A MessagePack connection after a successful handshake (skipNegotiation).
-    async fn msgpack(addr: SocketAddr) -> Client {
-        let mut client = Client::open(addr, "", true).await;
-        client.handshake(MSGPACK_HANDSHAKE).await;
-        client
-    }
-
-    async fn handshake(&mut self, request: &str) {
-        self.send_text(request).await;
-        assert_eq!(self.handshake_response().await, "{}\x1e");
-    }
-
-    /// The first `0x1e`-terminated record, which is always JSON.
-    async fn handshake_response(&mut self) -> String {
-        assert!(!self.handshaken, "the handshake response was already read");
-        let record = self.next_record().await;
-        self.handshaken = true;
-        String::from_utf8(record).unwrap()
-    }
-
-    async fn send_text(&mut self, text: &str) {
-        self.ws.send(Message::text(text.to_owned())).await.unwrap();
-    }
-
-    async fn send_binary(&mut self, data: Vec<u8>) {
-        self.ws.send(Message::binary(data)).await.unwrap();
-    }
-
-    /// The next non-control message, within `WAIT`.
-    async fn next_message(&mut self) -> Message {
-        loop {
-            let message = tokio::time::timeout(WAIT, self.ws.next())
-                .await
-                .unwrap_or_else(|_| {
-                    panic!(
-                        "nothing received within {WAIT:?} (buffered: {:?})",
-                        String::from_utf8_lossy(&self.buffer)
-                    )
-                })
-                .expect("the WebSocket ended without a close frame")
-                .expect("the WebSocket failed");
-            match message {
-                Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
-                other => return other,
-            }
-        }
-    }
-
-    /// Takes a complete record out of the buffer, with its framing.
-    fn split_record(&mut self) -> Option<Vec<u8>> {
-        if !self.handshaken || !self.binary {
-            let end = self.buffer.iter().position(|b| *b == 0x1e)?;
-            return Some(self.buffer.drain(..=end).collect());
-        }
-        let mut length = 0usize;
-        for (i, byte) in self.buffer.iter().enumerate().take(5) {
-            length |= usize::from(byte & 0x7f) << (7 * i);
-            if byte & 0x80 == 0 {
-                let total = i + 1 + length;
-                if self.buffer.len() < total {
-                    return None;
-                }
-                return Some(self.buffer.drain(..total).collect());
-            }
-        }
-        None
-    }
-
-    /// The next record (JSON with its `0x1e`, MessagePack with its length prefix).
-    async fn next_record(&mut self) -> Vec<u8> {
-        loop {
-            if let Some(record) = self.split_record() {
-                return record;
-            }
-            match self.next_message().await {
-                Message::Text(text) => {
-                    assert!(
-                        !self.binary,
-                        "a text frame on a MessagePack connection: {text:?}"
-                    );
-                    self.buffer.extend_from_slice(text.as_bytes());
-                }
-                Message::Binary(data) => {
-                    assert!(self.binary, "a binary frame on a JSON connection: {data:?}");
-                    self.buffer.extend_from_slice(&data);
-                }
-                Message::Close(frame) => panic!(
-                    "expected a record, got a close frame {frame:?} (buffered: {:?})",
-                    String::from_utf8_lossy(&self.buffer)
-                ),
-                other => unreachable!("{other:?}"),
-            }
-        }
-    }
-
-    /// The next JSON record, as text with its `0x1e`.
-    async fn next_text(&mut self) -> String {
-        String::from_utf8(self.next_record().await).unwrap()
-    }
-
-    /// Asserts that the next thing received is a close frame with code 1000.
-    async fn expect_close(&mut self) {
-        assert!(
-            self.buffer.is_empty(),
-            "unread bytes before the close: {:?}",
-            String::from_utf8_lossy(&self.buffer)
-        );
-        match self.next_message().await {
-            Message::Close(Some(frame)) => assert_eq!(u16::from(frame.code), 1000, "{frame:?}"),
-            other => panic!("expected a close frame with code 1000, got {other:?}"),
-        }
-    }
-
-    /// Asserts that nothing at all arrives for `duration`.
-    async fn expect_silence(&mut self, duration: Duration) {
-        assert!(
-            self.buffer.is_empty(),
-            "unread bytes: {:?}",
-            String::from_utf8_lossy(&self.buffer)
-        );
-        if let Ok(message) = tokio::time::timeout(duration, self.ws.next()).await {
-            panic!("expected silence, got {message:?}");
-        }
-    }
-
-    /// Invokes `Add(a, b)` with id `id` (JSON) and checks the result: a round trip proving
-    /// the connection works and is registered with the hub.
-    async fn add_json(&mut self, id: &str, a: i64, b: i64) {
-        self.send_text(&invocation(Some(id), "Add", &format!("[{a},{b}]")))
-            .await;
-        assert_eq!(
-            self.next_text().await,
-            format!(
-                "{{\"type\":3,\"invocationId\":\"{id}\",\"result\":{}}}\x1e",
-                a + b
-            )
-        );
-    }
 }
 
 /// Asserts that `record` is a Completion of `id` without error (void or with a result).
@@ -475,7 +170,7 @@ async fn negotiate_with_a_non_integer_version_is_a_200_json_error() {
     assert_eq!(response.status, 200);
     assert_eq!(response.header("content-type"), Some("application/json"));
     assert_eq!(
-        response.body,
+        response.text(),
         "{\"error\":\"The client requested a non-integer protocol version.\"}"
     );
 }
@@ -514,7 +209,7 @@ async fn negotiate_refuses_get_with_405() {
 #[tokio::test]
 async fn websocket_with_the_negotiated_token_connects_and_works() {
     let addr = serve(hub()).await;
-    let token = negotiate_token(addr).await;
+    let token = negotiate(addr).await;
     let mut client = Client::open(addr, &format!("?id={token}"), false).await;
     client.handshake(JSON_HANDSHAKE).await;
     client.add_json("1", 40, 2).await;
@@ -550,14 +245,14 @@ async fn websocket_with_the_public_connection_id_instead_of_the_token_is_refused
 async fn websocket_is_refused_with_404_when_the_transport_is_disabled() {
     let addr = serve(hub().transports(Transports::LONG_POLLING)).await;
     assert_eq!(refused_status(addr, "").await, 404);
-    let token = negotiate_token(addr).await;
+    let token = negotiate(addr).await;
     assert_eq!(refused_status(addr, &format!("?id={token}")).await, 404);
 }
 
 #[tokio::test]
 async fn a_second_websocket_with_the_same_id_is_refused_with_409() {
     let addr = serve(hub()).await;
-    let token = negotiate_token(addr).await;
+    let token = negotiate(addr).await;
     let mut first = Client::open(addr, &format!("?id={token}"), false).await;
     assert_eq!(refused_status(addr, &format!("?id={token}")).await, 409);
     // The first connection is unaffected.
@@ -578,7 +273,7 @@ async fn post_without_an_id_is_400_connection_id_required() {
     let addr = serve(hub()).await;
     let response = http(addr, "POST", "/hub").await;
     assert_eq!(response.status, 400);
-    assert_eq!(response.body, "Connection ID required");
+    assert_eq!(response.text(), "Connection ID required");
 }
 
 #[tokio::test]
@@ -586,18 +281,18 @@ async fn post_with_an_unknown_id_is_404_no_connection_with_that_id() {
     let addr = serve(hub()).await;
     let response = http(addr, "POST", "/hub?id=unknown").await;
     assert_eq!(response.status, 404);
-    assert_eq!(response.body, "No Connection with that ID");
+    assert_eq!(response.text(), "No Connection with that ID");
 }
 
 #[tokio::test]
 async fn post_for_a_websocket_connection_is_405() {
     let addr = serve(hub()).await;
-    let token = negotiate_token(addr).await;
+    let token = negotiate(addr).await;
     let _client = Client::open(addr, &format!("?id={token}"), false).await;
     let response = http(addr, "POST", &format!("/hub?id={token}")).await;
     assert_eq!(response.status, 405);
     assert_eq!(
-        response.body,
+        response.text(),
         "POST requests are not allowed for WebSocket connections."
     );
 }
@@ -605,12 +300,12 @@ async fn post_for_a_websocket_connection_is_405() {
 #[tokio::test]
 async fn delete_for_a_websocket_connection_is_400() {
     let addr = serve(hub()).await;
-    let token = negotiate_token(addr).await;
+    let token = negotiate(addr).await;
     let mut client = Client::open(addr, &format!("?id={token}"), false).await;
     let response = http(addr, "DELETE", &format!("/hub?id={token}")).await;
     assert_eq!(response.status, 400);
     assert_eq!(
-        response.body,
+        response.text(),
         "Cannot terminate this connection using the DELETE endpoint."
     );
     // DELETE did not end the connection.
@@ -621,7 +316,7 @@ async fn delete_for_a_websocket_connection_is_400() {
 #[tokio::test]
 async fn a_closed_connection_token_is_forgotten() {
     let addr = serve(hub()).await;
-    let token = negotiate_token(addr).await;
+    let token = negotiate(addr).await;
     let mut client = Client::open(addr, &format!("?id={token}"), false).await;
     client.handshake(JSON_HANDSHAKE).await;
     client.send_text("{\"type\":7}\x1e").await;
