@@ -34,16 +34,7 @@ fn expand(
     }
 }
 
-/// Declares the methods clients may call on the server: a SignalR hub.
-///
-/// Every method is an `async fn` taking `&self`, optionally `cx: &Ctx` next, then the
-/// arguments the client sends (decoded from JSON or MessagePack). Its wire name is the
-/// method name in `PascalCase` (`send_message` → `SendMessage`), matched ignoring case as
-/// .NET does, or the name given by `#[method(name = "...")]`. It may return nothing (a void
-/// Completion), a serializable value, or `Result<T, E>` with `E: Into<HubError>`.
-///
-/// The macro adds `into_server()` to the trait, which wraps an implementation into a
-/// `HubServer` to mount on an axum router.
+#[doc = include_str!("docs/hub.md")]
 #[proc_macro_attribute]
 pub fn hub(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand(attr, item, |item| {
@@ -56,12 +47,7 @@ pub fn hub(attr: TokenStream, item: TokenStream) -> TokenStream {
     })
 }
 
-/// Declares the methods the server may call on clients (the `T` of .NET's `Hub<T>`).
-///
-/// Every method is an `async fn` taking `&self` and serializable arguments; its wire name
-/// follows the same rule as `#[hub]`. The trait is implemented for every `ClientProxy`,
-/// so `cx.clients().all().receive_message(user, text).await` sends an Invocation of
-/// `ReceiveMessage` to every connection.
+#[doc = include_str!("docs/hub_client.md")]
 #[proc_macro_attribute]
 pub fn hub_client(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand(attr, item, |item| {

@@ -2,6 +2,7 @@
 //! text it becomes on the wire), and what sending to clients, changing groups, awaiting a
 //! client result or reading an upload stream can fail with.
 
+use crate::connection::QueueError;
 use crate::protocol::{DecodeError, EncodeError};
 use std::fmt;
 use std::time::Duration;
@@ -124,9 +125,10 @@ pub enum SendError {
     /// The arguments could not be serialized in one of the connections' protocols.
     #[error(transparent)]
     Serialize(#[from] EncodeError),
-    /// The single target connection closed before the message was queued.
-    #[error("the connection closed before the message could be queued")]
-    ConnectionClosed,
+    /// The single target connection could not take the message: it closed, or it did not
+    /// make room within its `transport_send_timeout` (it is then disconnected).
+    #[error(transparent)]
+    Connection(#[from] QueueError),
 }
 
 /// A client result could not be obtained.

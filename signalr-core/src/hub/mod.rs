@@ -33,6 +33,9 @@ pub(crate) mod contract;
 mod handle;
 mod runtime;
 
+#[cfg(test)]
+mod fan_out_tests;
+
 pub use clients::{
     CallerClients, ClientProxy, HubClients, Many, ProxyScope, Single, SingleClientProxy,
 };

@@ -153,11 +153,7 @@ impl DefaultHubLifetimeManager {
                 return Ok(());
             };
             let bytes = message.serialized(connection.protocol())?;
-            return connection
-                .sender()
-                .send_or_give_up(bytes)
-                .await
-                .map_err(|_| SendError::ConnectionClosed);
+            return Ok(connection.sender().send_or_give_up(bytes).await?);
         }
         let waiting = self.queue_to(target, message)?;
         if !waiting.is_empty() {
