@@ -5,7 +5,8 @@
 
 mod common;
 use common::http::{
-    find, negotiate, request, serve, start, websocket_upgrade, HttpResponse, HttpStream,
+    find, negotiate, request, send_request, serve, start, websocket_upgrade, HttpResponse,
+    HttpStream,
 };
 use common::{invocation, msgpack_invocation, JSON_HANDSHAKE, MSGPACK_HANDSHAKE};
 
@@ -649,6 +650,25 @@ async fn long_poll_a_pending_poll_keeps_the_connection_past_the_disconnect_timeo
     assert_data(
         &poll(addr, &token).await,
         b"{\"type\":3,\"invocationId\":\"1\",\"result\":4}\x1e",
+    );
+}
+
+#[tokio::test]
+async fn long_poll_whose_client_went_away_mid_poll_is_disposed_after_the_disconnect_timeout() {
+    let options = transport(|o| {
+        o.disconnect_timeout = Duration::from_millis(300);
+        o.long_poll_timeout = Duration::from_secs(60);
+    });
+    let addr = serve(hub().transport_options(options)).await;
+    let token = long_polling_json(addr).await;
+    // A poll is pending when its client closes the TCP connection (a closed browser tab).
+    let abandoned = send_request(addr, "GET", &format!("/hub?id={token}"), &[], b"").await;
+    tokio::time::sleep(SETTLE).await;
+    drop(abandoned);
+    let waited = wait_until_disposed(addr, &token).await;
+    assert!(
+        waited >= Duration::from_millis(250),
+        "disposed after {waited:?}"
     );
 }
 

@@ -14,7 +14,7 @@ use signalr::hub::{
 };
 use signalr::prelude::*;
 use signalr::protocol::{CompletionMessage, RawValue};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,9 +31,19 @@ pub trait Rooms {
     async fn ask(&self, cx: &Ctx) -> Result<u32, HubError>;
 }
 
-struct Hub;
+struct Hub {
+    counts: Arc<Counts>,
+}
 
 impl Rooms for Hub {
+    async fn on_disconnected(&self, cx: &Ctx, _reason: &DisconnectReason) {
+        // Still in the hub: the manager has not been told yet, and the room still
+        // reaches the others.
+        let left = self.counts.disconnected.load(Ordering::SeqCst) == 0;
+        self.counts.hook_ran_first.store(left, Ordering::SeqCst);
+        let _ = cx.clients().group("dock").said("someone left".into()).await;
+    }
+
     async fn join(&self, cx: &Ctx, room: String) -> Result<(), HubError> {
         Ok(cx.groups().add_to_group(cx.connection_id(), &room).await?)
     }
@@ -56,6 +66,7 @@ struct Counts {
     group_changes: AtomicUsize,
     invocations: AtomicUsize,
     results: AtomicUsize,
+    hook_ran_first: AtomicBool,
 }
 
 /// Counts, then delegates to the default manager.
@@ -123,7 +134,11 @@ impl HubLifetimeManager for Counting {
 
 fn counted_hub() -> (HubServer<impl HubDispatcher>, Arc<Counts>) {
     let counts = Arc::new(Counts::default());
-    let server = Hub.into_server().lifetime_manager(Counting {
+    let server = Hub {
+        counts: counts.clone(),
+    }
+    .into_server()
+    .lifetime_manager(Counting {
         inner: DefaultHubLifetimeManager::new(),
         counts: counts.clone(),
     });
@@ -199,10 +214,43 @@ async fn client_results_and_disconnects_go_through_the_installed_manager() {
     .await;
 }
 
+#[tokio::test]
+async fn on_disconnected_runs_while_the_connection_is_still_in_the_hub() {
+    let (server, counts) = counted_hub();
+    let addr = serve(server).await;
+    let mut staying = Client::json(addr).await;
+    let mut leaving = Client::json(addr).await;
+    for (client, id) in [(&mut staying, "1"), (&mut leaving, "2")] {
+        client
+            .send_text(&invocation(Some(id), "Join", "[\"dock\"]"))
+            .await;
+        assert_eq!(
+            client.next_text().await,
+            format!("{{\"type\":3,\"invocationId\":\"{id}\"}}\x1e")
+        );
+    }
+    leaving.send_text("{\"type\":7}\x1e").await;
+    assert_eq!(
+        staying.next_text().await,
+        "{\"type\":1,\"target\":\"Said\",\"arguments\":[\"someone left\"]}\x1e"
+    );
+    eventually("the connection left the manager", || {
+        counts.disconnected.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    assert!(
+        counts.hook_ran_first.load(Ordering::SeqCst),
+        "on_disconnected ran after the connection had left the lifetime manager"
+    );
+}
+
 #[test]
 #[should_panic(expected = "lifetime_manager must be called before HubServer::context")]
 fn choosing_a_manager_after_taking_a_context_is_refused() {
-    let server = Hub.into_server();
+    let server = Hub {
+        counts: Arc::default(),
+    }
+    .into_server();
     let _context = server.context();
     let _ = server.lifetime_manager(DefaultHubLifetimeManager::new());
 }

@@ -112,3 +112,48 @@ async fn a_client_that_stops_reading_is_disconnected_after_the_send_timeout_and_
     .await;
     assert!(ended.is_ok(), "the stuck client's connection was closed");
 }
+
+#[tokio::test]
+async fn a_client_disconnected_for_not_keeping_up_still_gets_the_close_message_last() {
+    let server = Hub.into_server().transport_options(HttpConnectionOptions {
+        transport_max_buffer_size: 4 * 1024,
+        transport_send_timeout: Duration::from_millis(300),
+        ..HttpConnectionOptions::default()
+    });
+    let context = server.context();
+    let app = axum::Router::new().route_hub("/hub", server);
+    let listener = signalr::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let mut stuck = connect(addr).await;
+    let payload = "x".repeat(2_000);
+    // Enough to fill the socket buffers and the 4 KiB queue; the client reads nothing.
+    for _ in 0..2_000 {
+        context
+            .clients()
+            .all()
+            .receive(payload.clone())
+            .await
+            .unwrap();
+    }
+    let mut received = Vec::new();
+    let read_all = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(Ok(frame)) = stuck.next().await {
+            if let Message::Text(text) = frame {
+                received.extend_from_slice(text.as_bytes());
+            }
+        }
+    })
+    .await;
+    assert!(read_all.is_ok(), "the stuck client's connection was closed");
+    let last = received
+        .split(|b| *b == 0x1e)
+        .rfind(|record| !record.is_empty())
+        .map(|record| String::from_utf8_lossy(record).into_owned());
+    assert_eq!(
+        last.as_deref(),
+        Some("{\"type\":7}"),
+        "the last record is the Close message"
+    );
+}

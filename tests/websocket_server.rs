@@ -950,6 +950,45 @@ async fn an_idle_connection_receives_keep_alive_pings() {
     assert_eq!(client.next_text().await, "{\"type\":6}\x1e");
 }
 
+/// Keep-alive interval of the timing tests below: long enough that scheduling noise on a
+/// loaded machine stays well inside the bounds, which still tell one interval from two.
+const KEEP_ALIVE: Duration = Duration::from_millis(400);
+
+async fn next_ping_after(client: &mut Client, since: Instant) -> Duration {
+    assert_eq!(client.next_text().await, "{\"type\":6}\x1e");
+    since.elapsed()
+}
+
+fn assert_about_one_interval(elapsed: Duration, what: &str) {
+    assert!(
+        elapsed >= KEEP_ALIVE - Duration::from_millis(20) && elapsed < KEEP_ALIVE * 7 / 4,
+        "{what} came after {elapsed:?}, not one keep-alive interval ({KEEP_ALIVE:?})"
+    );
+}
+
+#[tokio::test]
+async fn the_first_ping_comes_one_interval_after_the_handshake_then_one_interval_apart() {
+    let addr = serve(hub().keep_alive_interval(KEEP_ALIVE)).await;
+    let mut client = Client::json(addr).await;
+    let handshake = Instant::now();
+    let first = next_ping_after(&mut client, handshake).await;
+    assert_about_one_interval(first, "the first ping");
+    let pinged = Instant::now();
+    let second = next_ping_after(&mut client, pinged).await;
+    assert_about_one_interval(second, "the second ping");
+}
+
+#[tokio::test]
+async fn a_write_pushes_the_next_ping_back_by_one_interval() {
+    let addr = serve(hub().keep_alive_interval(KEEP_ALIVE)).await;
+    let mut client = Client::json(addr).await;
+    tokio::time::sleep(KEEP_ALIVE / 2).await;
+    client.add_json("1", 1, 2).await;
+    let answered = Instant::now();
+    let ping = next_ping_after(&mut client, answered).await;
+    assert_about_one_interval(ping, "the ping after a Completion");
+}
+
 #[tokio::test]
 async fn an_idle_messagepack_connection_receives_messagepack_pings() {
     let addr = serve(hub().keep_alive_interval(Duration::from_millis(100))).await;

@@ -62,6 +62,18 @@ pub(crate) async fn start(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> HttpStream {
+    let stream = send_request(addr, method, target, headers, body).await;
+    HttpStream::read_head(stream).await
+}
+
+/// Sends one request like [`start`] and returns the connection without reading anything.
+pub(crate) async fn send_request(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> TcpStream {
     let mut stream = tokio::time::timeout(WAIT, TcpStream::connect(addr))
         .await
         .expect("could not connect in time")
@@ -83,7 +95,7 @@ pub(crate) async fn start(
     let mut request = head.into_bytes();
     request.extend_from_slice(body);
     stream.write_all(&request).await.unwrap();
-    HttpStream::read_head(stream).await
+    stream
 }
 
 impl HttpStream {

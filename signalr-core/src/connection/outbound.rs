@@ -4,7 +4,6 @@ use super::error::QueueError;
 use super::pipe::{PipeSender, TrySendError};
 use super::shared::ConnectionShared;
 use bytes::Bytes;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// A cloneable handle that queues bytes for a connection's transport.
@@ -24,23 +23,32 @@ impl OutboundSender {
 
     /// Queues `data`, waiting while the queue is full.
     pub async fn send(&self, data: Bytes) -> Result<(), QueueError> {
-        self.shared.wrote_recently.store(true, Ordering::Relaxed);
+        self.shared.note_write();
         self.tx.send(data).await.map_err(|_| QueueError::Closed)
     }
 
     /// Queues `data` if there is room now.
     pub fn try_send(&self, data: Bytes) -> Result<(), QueueError> {
-        self.shared.wrote_recently.store(true, Ordering::Relaxed);
+        self.shared.note_write();
         self.tx.try_send(data).map_err(|e| match e {
             TrySendError::Full => QueueError::Full,
             TrySendError::Closed => QueueError::Closed,
         })
     }
 
+    /// Queues the last message of the connection (its Close message) even when the queue
+    /// is full, so that a client that does not keep up still learns why it is closed.
+    pub fn send_final(&self, data: Bytes) -> Result<(), QueueError> {
+        self.shared.note_write();
+        self.tx
+            .push_past_capacity(data)
+            .map_err(|_| QueueError::Closed)
+    }
+
     /// Queues `data` if there is room now; hands it back when the queue is full (a closed
     /// connection drops it).
     pub(crate) fn offer(&self, data: Bytes) -> Option<Bytes> {
-        self.shared.wrote_recently.store(true, Ordering::Relaxed);
+        self.shared.note_write();
         match self.tx.try_send_returning(data) {
             Err((TrySendError::Full, data)) => Some(data),
             _ => None,
@@ -63,9 +71,10 @@ impl OutboundSender {
         }
     }
 
-    /// Clears and returns the "written since last asked" flag (for keep-alive pings).
-    pub(crate) fn take_wrote_recently(&self) -> bool {
-        self.shared.wrote_recently.swap(false, Ordering::Relaxed)
+    /// When bytes were last queued through any sender of this connection (for
+    /// keep-alive pings).
+    pub fn last_write(&self) -> std::time::Instant {
+        self.shared.last_write()
     }
 
     /// The id of the connection this sender writes to.

@@ -123,6 +123,19 @@ impl PipeSender {
         Ok(())
     }
 
+    /// Queues `chunk` even when the pipe is full (for a connection's last message, which
+    /// must not be lost to a full queue); fails only once the receiver is gone.
+    pub(crate) fn push_past_capacity(&self, chunk: Bytes) -> Result<(), TrySendError> {
+        let mut state = self.shared.lock();
+        if state.closed {
+            return Err(TrySendError::Closed);
+        }
+        state.push(chunk);
+        drop(state);
+        self.shared.readable.notify_one();
+        Ok(())
+    }
+
     /// Queues `chunk`, waiting while the pipe is full; fails once the receiver is gone.
     pub(crate) async fn send(&self, chunk: Bytes) -> Result<(), Bytes> {
         loop {
@@ -270,6 +283,24 @@ mod tests {
         assert_eq!(
             tx.try_send(Bytes::from_static(b"e")),
             Err(TrySendError::Full)
+        );
+    }
+
+    #[test]
+    fn a_last_message_is_queued_past_capacity() {
+        let (tx, mut rx) = pipe(1);
+        tx.try_send(Bytes::from_static(b"1")).unwrap();
+        assert_eq!(
+            tx.try_send(Bytes::from_static(b"x")),
+            Err(TrySendError::Full)
+        );
+        tx.push_past_capacity(Bytes::from_static(b"close")).unwrap();
+        assert_eq!(rx.try_recv().as_deref(), Some(&b"1"[..]));
+        assert_eq!(rx.try_recv().as_deref(), Some(&b"close"[..]));
+        drop(rx);
+        assert_eq!(
+            tx.push_past_capacity(Bytes::new()),
+            Err(TrySendError::Closed)
         );
     }
 

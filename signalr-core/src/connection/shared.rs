@@ -1,10 +1,21 @@
 //! The state one connection's application side, transport and senders share.
 
 use crate::protocol::TransferFormat;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
+
+/// The instant write times are counted from (milliseconds in an atomic are cheaper to keep
+/// per connection than an `Instant` behind a lock).
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+fn millis_since_epoch(at: Instant) -> u64 {
+    u64::try_from(at.saturating_duration_since(epoch()).as_millis()).unwrap_or(u64::MAX)
+}
 
 /// State shared by a connection's application side, its transport and its senders.
 #[derive(Debug)]
@@ -14,8 +25,9 @@ pub(crate) struct ConnectionShared {
     pub(crate) send_timeout: Duration,
     /// Whether the application writes binary data (set before the handshake response).
     pub(crate) binary: AtomicBool,
-    /// Set by every write; the keep-alive timer sends a Ping only when it finds it clear.
-    pub(crate) wrote_recently: AtomicBool,
+    /// When the application last queued bytes, in milliseconds since [`epoch`]: keep-alive
+    /// pings are due `keep_alive_interval` after it.
+    last_write: AtomicU64,
     /// Fires when the connection is torn down: transport gone or connection disposed.
     pub(crate) closed: CancellationToken,
     /// Fires when the server asks the application to end the connection; the
@@ -29,10 +41,21 @@ impl ConnectionShared {
             connection_id,
             send_timeout,
             binary: AtomicBool::new(false),
-            wrote_recently: AtomicBool::new(false),
+            last_write: AtomicU64::new(millis_since_epoch(Instant::now())),
             closed: CancellationToken::new(),
             abort: CancellationToken::new(),
         }
+    }
+
+    /// Records that the application queued bytes now.
+    pub(crate) fn note_write(&self) {
+        self.last_write
+            .fetch_max(millis_since_epoch(Instant::now()), Ordering::Relaxed);
+    }
+
+    /// When the application last queued bytes (to the millisecond).
+    pub(crate) fn last_write(&self) -> Instant {
+        epoch() + Duration::from_millis(self.last_write.load(Ordering::Relaxed))
     }
 
     pub(crate) fn transfer_format(&self) -> TransferFormat {

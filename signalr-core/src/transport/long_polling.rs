@@ -113,6 +113,14 @@ pub(crate) async fn poll(
         current.0
     };
     connection.set_active(true);
+    // Ends the poll's activity however it ends, also when hyper drops this future because
+    // the client closed its TCP connection mid-poll: the connection then counts as without
+    // a transport, and the sweep disposes it after the disconnect timeout.
+    let _ended = PollEnded {
+        connection,
+        long_poll,
+        number,
+    };
     let closed = connection.shared.closed.clone();
     let response = async {
         let mut outbound = tokio::select! {
@@ -141,10 +149,22 @@ pub(crate) async fn poll(
         (data(body.freeze()), false)
     }
     .await;
-    let mut current = long_poll.current();
-    if current.0 == number {
-        current.1 = None;
-        connection.set_active(false);
-    }
     response
+}
+
+/// Marks the end of poll number `number`, unless a newer poll replaced it.
+struct PollEnded<'a> {
+    connection: &'a HttpConnection,
+    long_poll: &'a LongPoll,
+    number: u64,
+}
+
+impl Drop for PollEnded<'_> {
+    fn drop(&mut self) {
+        let mut current = self.long_poll.current();
+        if current.0 == self.number {
+            current.1 = None;
+            self.connection.set_active(false);
+        }
+    }
 }

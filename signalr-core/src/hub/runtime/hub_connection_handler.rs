@@ -103,15 +103,17 @@ async fn run<D: Dispatch>(hub: Arc<HubShared<D>>, mut connection: ConnectionCont
     .unwrap_or_else(|panic| Err(HubError::internal("Panic", panic_message(panic.as_ref()))));
     if let Err(error) = connected {
         tracing::debug!(%error, "on_connected refused the connection");
-        registered.leave().await;
         let text = with_detail(CLOSED_WITH_ERROR.to_owned(), error.detail(detailed));
-        let _ = sender.try_send(encode_close(protocol, Some(&text), false));
+        let _ = sender.send_final(encode_close(protocol, Some(&text), false));
+        registered.leave().await;
         return;
     }
     let end = Session::new(&hub, &cx, &sender, protocol)
         .run(&mut connection, reader)
         .await;
-    registered.leave().await;
+    // As .NET: the Close goes out first (past a full queue, so that a client that did not
+    // keep up still learns why), then `on_disconnected` runs while the connection is still
+    // in its groups and reachable by its id and user, and only then it leaves the hub.
     let reason = match &end {
         End::TransportClosed => DisconnectReason::Closed,
         End::Aborted => DisconnectReason::Aborted,
@@ -120,11 +122,11 @@ async fn run<D: Dispatch>(hub: Arc<HubShared<D>>, mut connection: ConnectionCont
     match end {
         End::TransportClosed => {}
         End::Aborted => {
-            let _ = sender.try_send(encode_close(protocol, None, false));
+            let _ = sender.send_final(encode_close(protocol, None, false));
         }
         End::Error(detail) => {
             let text = with_detail(CLOSED_WITH_ERROR.to_owned(), detailed.then_some(detail));
-            let _ = sender.try_send(encode_close(protocol, Some(&text), true));
+            let _ = sender.send_final(encode_close(protocol, Some(&text), true));
         }
     }
     connection.abort();
@@ -139,6 +141,7 @@ async fn run<D: Dispatch>(hub: Arc<HubShared<D>>, mut connection: ConnectionCont
     if let Err(panic) = disconnected {
         tracing::error!(message = %panic_message(panic.as_ref()), "on_disconnected panicked");
     }
+    registered.leave().await;
 }
 
 /// A connection known to the lifetime manager; it leaves the hub when told to, or when

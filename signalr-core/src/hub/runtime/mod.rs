@@ -2,6 +2,7 @@
 //! an endpoint, from handshake to close.
 
 mod handshake;
+mod heartbeat;
 mod hub_connection_handler;
 mod panic;
 mod session;

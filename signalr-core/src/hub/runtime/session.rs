@@ -2,6 +2,7 @@
 //! the parallelism limit, feeds upload streams, routes client results, keeps the
 //! connection alive and times out silent clients.
 
+use super::heartbeat::Heartbeat;
 use super::panic::panic_message;
 use super::shared::HubShared;
 use crate::connection::{ConnectionContext, OutboundSender};
@@ -125,21 +126,19 @@ impl<'a, D: Dispatch> Session<'a, D> {
         let options = &self.hub.options;
         let max_parallel = options.maximum_parallel_invocations_per_client.max(1);
         // One timer for both duties (a per-connection cost): keep-alive pings and the
-        // client timeout check.
-        // (Zero intervals are clamped so that a misconfiguration cannot spin the timer.)
-        let floor = std::time::Duration::from_millis(10);
-        let check_every = options
-            .client_timeout_interval
-            .min(std::time::Duration::from_secs(1))
-            .max(floor);
-        let keep_alive = options.keep_alive_interval.max(floor);
-        let inherent_keep_alive = connection.has_inherent_keep_alive();
-        let mut next_ping = (!inherent_keep_alive).then(|| Instant::now() + keep_alive);
-        let mut next_check = Instant::now() + check_every;
-        let timer = tokio::time::sleep_until(next_check.min(next_ping.unwrap_or(next_check)));
+        // client timeout. It is set to the earliest deadline and not moved by every
+        // message: when it fires early (something was written or received since), it is
+        // set again to the real deadline.
+        let keep_alive =
+            (!connection.has_inherent_keep_alive()).then_some(options.keep_alive_interval);
+        let mut heartbeat = Heartbeat::new(
+            keep_alive,
+            options.client_timeout_interval,
+            std::time::Instant::now(),
+        );
+        let mut deadline = heartbeat.next_deadline(self.sender.last_write());
+        let timer = tokio::time::sleep_until(to_tokio(deadline));
         tokio::pin!(timer);
-        let mut last_received = Instant::now();
-        let mut timeout_armed = false;
         let result = 'session: loop {
             while self.unary.len() < max_parallel {
                 match self.queued.pop_front() {
@@ -160,7 +159,15 @@ impl<'a, D: Dispatch> Session<'a, D> {
                     Err(e) => return self.finish(End::Error(format!("InvalidDataException: {e}"))),
                 };
                 match message {
-                    HubMessage::Ping => timeout_armed = true,
+                    HubMessage::Ping => {
+                        if heartbeat.ping_received() {
+                            let armed = heartbeat.next_deadline(self.sender.last_write());
+                            if armed < deadline || deadline.is_none() {
+                                deadline = armed;
+                                timer.as_mut().reset(to_tokio(deadline));
+                            }
+                        }
+                    }
                     HubMessage::Close(_) => break 'session End::TransportClosed,
                     // Boxed: its state would otherwise enlarge every idle connection's task.
                     HubMessage::Invocation(invocation) => {
@@ -216,35 +223,27 @@ impl<'a, D: Dispatch> Session<'a, D> {
                 chunk = connection.receive(), if can_read => {
                     match chunk {
                         Some(chunk) => {
-                            last_received = Instant::now();
+                            heartbeat.received(std::time::Instant::now());
                             reader.push(&chunk);
                         }
                         None if connection.is_transport_closed() => break End::TransportClosed,
                         None => break End::Aborted,
                     }
                 }
-                () = &mut timer => {
-                    let now = Instant::now();
-                    if next_ping.is_some_and(|due| due <= now) {
-                        if !self.sender.take_wrote_recently() {
-                            let _ = self.sender.try_send(OutboundMessage::ping(self.protocol));
-                        }
-                        next_ping = Some(now + keep_alive);
+                () = &mut timer, if deadline.is_some() => {
+                    let now = std::time::Instant::now();
+                    let due = heartbeat.due(now, self.sender.last_write(), !self.unary.is_empty());
+                    if due.timed_out {
+                        break End::Error(format!(
+                            "TimeoutException: Client hasn't sent a message/ping within the configured {}s ClientTimeoutInterval.",
+                            heartbeat.client_timeout().as_secs_f64()
+                        ));
                     }
-                    if next_check <= now {
-                        next_check = now + check_every;
-                        // While invocations run the client's silence is expected (its next
-                        // message may wait behind them), so the clock only counts when idle.
-                        if !self.unary.is_empty() {
-                            last_received = now;
-                        } else if timeout_armed && now.duration_since(last_received) > options.client_timeout_interval {
-                            break End::Error(format!(
-                                "TimeoutException: Client hasn't sent a message/ping within the configured {}s ClientTimeoutInterval.",
-                                options.client_timeout_interval.as_secs_f64()
-                            ));
-                        }
+                    if due.ping {
+                        let _ = self.sender.try_send(OutboundMessage::ping(self.protocol));
                     }
-                    timer.as_mut().reset(next_check.min(next_ping.unwrap_or(next_check)));
+                    deadline = heartbeat.next_deadline(self.sender.last_write());
+                    timer.as_mut().reset(to_tokio(deadline));
                 }
             }
         };
@@ -456,6 +455,15 @@ impl<'a, D: Dispatch> Session<'a, D> {
                 upload_ids,
             }
         })
+    }
+}
+
+/// A timer deadline; `None` (no deadline) parks the timer far away, and its select branch
+/// is disabled so it never wakes.
+fn to_tokio(deadline: Option<std::time::Instant>) -> Instant {
+    match deadline {
+        Some(deadline) => Instant::from_std(deadline),
+        None => Instant::now() + std::time::Duration::from_secs(86_400 * 365),
     }
 }
 
