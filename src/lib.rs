@@ -4,7 +4,7 @@ pub use signalr_core::{auth, connection, endpoint, hub, protocol};
 pub use signalr_macros::{hub, hub_client};
 
 mod listener;
-pub use listener::{bind, serve};
+pub use listener::{bind, serve, Listener, WriteDeadlineStream, DEFAULT_WRITE_STALL_TIMEOUT};
 
 /// Stream helpers for streaming hub methods (re-exported from `futures-util`).
 pub mod stream {

@@ -1,12 +1,170 @@
 //! Binding a TCP listener suited to many connections, and serving an app on it.
+//!
+//! Hand-written rather than taken from a crate: no crate offers a listener whose sockets
+//! fail a write that makes no progress, and the wrapper is a few poll functions.
 
+use std::future::Future;
+use std::io;
 use std::net::SocketAddr;
-use tokio::net::{lookup_host, TcpListener, TcpSocket};
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{lookup_host, TcpListener, TcpSocket, TcpStream};
+use tokio::time::Sleep;
 
 /// Accept backlog: the default of 128 stalls bursts of new connections.
 const BACKLOG: u32 = 4096;
 
-/// Binds `addr` with a large accept backlog and `SO_REUSEADDR`, for `axum::serve`.
+/// Default [`Listener::write_stall_timeout`]: .NET's `TransportSendTimeout` (10 s) plus
+/// its WebSocket close timeout (5 s).
+pub const DEFAULT_WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A TCP listener for `axum::serve` whose sockets give up on a peer that stops reading.
+///
+/// Every write to an accepted socket that makes no progress for the
+/// [`write_stall_timeout`](Self::write_stall_timeout) fails, and the connection is closed:
+/// a client whose receive window stays closed (a frozen tab, a vanished phone) cannot keep
+/// a socket, a task and a hub connection forever, whatever the transport. Hub code sees an
+/// ordinary disconnect. Made by [`bind`].
+#[derive(Debug)]
+pub struct Listener {
+    inner: TcpListener,
+    write_stall_timeout: Duration,
+}
+
+impl Listener {
+    /// How long a write may make no progress before its socket is closed (default
+    /// [`DEFAULT_WRITE_STALL_TIMEOUT`]; at least 1 ms).
+    pub fn write_stall_timeout(mut self, timeout: Duration) -> Self {
+        self.write_stall_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// The address the listener is bound to.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+}
+
+impl axum::serve::Listener for Listener {
+    type Io = WriteDeadlineStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            match self.inner.accept().await {
+                Ok((stream, addr)) => {
+                    let _ = stream.set_nodelay(true);
+                    return (
+                        WriteDeadlineStream {
+                            inner: stream,
+                            timeout: self.write_stall_timeout,
+                            stalled: None,
+                        },
+                        addr,
+                    );
+                }
+                // Out of file descriptors and the like: wait instead of spinning, as
+                // axum's own listener does.
+                Err(e) => {
+                    tracing::error!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+}
+
+/// An accepted socket whose writes fail after making no progress for the listener's
+/// write stall timeout. Reads are untouched.
+#[derive(Debug)]
+pub struct WriteDeadlineStream {
+    inner: TcpStream,
+    timeout: Duration,
+    /// Armed when a write could not proceed; allocated only while the peer is not reading.
+    stalled: Option<Pin<Box<Sleep>>>,
+}
+
+impl WriteDeadlineStream {
+    /// Passes a ready result through (progress: the deadline is disarmed), or checks the
+    /// deadline of a write that cannot proceed.
+    fn guard<T>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+        match poll {
+            Poll::Ready(result) => {
+                self.stalled = None;
+                Poll::Ready(result)
+            }
+            Poll::Pending => {
+                let timeout = self.timeout;
+                let deadline = self
+                    .stalled
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                ready!(deadline.as_mut().poll(cx));
+                self.stalled = None;
+                tracing::debug!(
+                    ?timeout,
+                    "closing a socket whose peer stopped reading (a write made no progress)"
+                );
+                Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the peer did not read for longer than the write stall timeout",
+                )))
+            }
+        }
+    }
+}
+
+impl AsyncRead for WriteDeadlineStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for WriteDeadlineStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.guard(cx, poll)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let poll = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.guard(cx, poll)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let poll = Pin::new(&mut self.inner).poll_flush(cx);
+        self.guard(cx, poll)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let poll = Pin::new(&mut self.inner).poll_shutdown(cx);
+        self.guard(cx, poll)
+    }
+}
+
+/// Binds `addr` with a large accept backlog and `SO_REUSEADDR`, for `axum::serve`; its
+/// sockets close when a peer stops reading (see [`Listener`]).
 ///
 /// ```no_run
 /// # async fn run() -> std::io::Result<()> {
@@ -14,23 +172,28 @@ const BACKLOG: u32 = 4096;
 /// println!("listening on http://{}", listener.local_addr()?);
 /// # Ok(()) }
 /// ```
-pub async fn bind(addr: &str) -> std::io::Result<TcpListener> {
+pub async fn bind(addr: &str) -> io::Result<Listener> {
     let mut last_error = None;
     for addr in lookup_host(addr).await? {
         match bind_one(addr) {
-            Ok(listener) => return Ok(listener),
+            Ok(inner) => {
+                return Ok(Listener {
+                    inner,
+                    write_stall_timeout: DEFAULT_WRITE_STALL_TIMEOUT,
+                })
+            }
             Err(e) => last_error = Some(e),
         }
     }
     Err(last_error.unwrap_or_else(|| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
             format!("`{addr}` resolves to no address"),
         )
     }))
 }
 
-fn bind_one(addr: SocketAddr) -> std::io::Result<TcpListener> {
+fn bind_one(addr: SocketAddr) -> io::Result<TcpListener> {
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()?
     } else {
@@ -50,7 +213,7 @@ fn bind_one(addr: SocketAddr) -> std::io::Result<TcpListener> {
 /// signalr::serve("127.0.0.1:5000", app).await
 /// # }
 /// ```
-pub async fn serve(addr: &str, app: axum::Router) -> std::io::Result<()> {
+pub async fn serve(addr: &str, app: axum::Router) -> io::Result<()> {
     let listener = bind(addr).await?;
     axum::serve(listener, app).await
 }

@@ -118,6 +118,8 @@ async fn a_client_disconnected_for_not_keeping_up_still_gets_the_close_message_l
     let server = Hub.into_server().transport_options(HttpConnectionOptions {
         transport_max_buffer_size: 4 * 1024,
         transport_send_timeout: Duration::from_millis(300),
+        // The client reads again within this: the socket is not yet given up.
+        websocket_close_timeout: Duration::from_secs(2),
         ..HttpConnectionOptions::default()
     });
     let context = server.context();

@@ -2,8 +2,6 @@
 //! `127.0.0.1:5000`), logging, and printing `listening on http://ADDR` once the listener
 //! accepts connections.
 
-use tokio::net::TcpListener;
-
 /// An example's command line: `--listen ADDR` plus its own `--flag value` pairs.
 pub(crate) struct Flags {
     /// Where to listen.
@@ -60,7 +58,7 @@ pub(crate) fn init_tracing() {
 
 /// Binds `listen` (with a large accept backlog) and announces the address; exits with 1
 /// when it cannot.
-pub(crate) async fn bind(listen: &str) -> TcpListener {
+pub(crate) async fn bind(listen: &str) -> signalr::Listener {
     let listener = match signalr::bind(listen).await {
         Ok(listener) => listener,
         Err(e) => {

@@ -103,11 +103,12 @@ pub(crate) async fn run(
     close_timeout: Duration,
 ) {
     let (mut sink, mut stream) = socket.split();
+    let write_deadline = connection.shared.send_timeout.saturating_add(close_timeout);
     let inbound = connection.inbound_tx.clone();
     let closed = connection.shared.closed.clone();
     let reason = tokio::select! {
         reason = read_loop(&mut stream, inbound) => reason,
-        reason = write_loop(&mut sink, &mut outbound, connection) => reason,
+        reason = write_loop(&mut sink, &mut outbound, connection, write_deadline) => reason,
     };
     match reason {
         End::ClientClosed => {
@@ -130,7 +131,8 @@ pub(crate) async fn run(
                 code,
                 reason: Utf8Bytes::from_static(""),
             };
-            if sink.send(Message::Close(Some(frame))).await.is_ok() {
+            let sent = tokio::time::timeout(close_timeout, sink.send(Message::Close(Some(frame))));
+            if matches!(sent.await, Ok(Ok(()))) {
                 // Wait for the client's close frame, then drop the socket either way.
                 let _ = tokio::time::timeout(close_timeout, async {
                     while let Some(Ok(message)) = stream.next().await {
@@ -176,6 +178,7 @@ async fn write_loop(
     sink: &mut SplitSink<Socket, Message>,
     outbound: &mut PipeReceiver,
     connection: &HttpConnection,
+    write_deadline: Duration,
 ) -> End {
     let closed = connection.shared.closed.clone();
     loop {
@@ -185,7 +188,7 @@ async fn write_loop(
             () = closed.cancelled() => {
                 // Flush what the application queued before it closed (its Close message).
                 while let Some(data) = outbound.try_recv() {
-                    if write(sink, data, connection).await.is_err() {
+                    if write(sink, data, connection, write_deadline).await.is_err() {
                         return End::ApplicationDone { code: CloseCode::Error };
                     }
                 }
@@ -197,7 +200,7 @@ async fn write_loop(
                 code: CloseCode::Normal,
             };
         };
-        if write(sink, data, connection).await.is_err() {
+        if write(sink, data, connection, write_deadline).await.is_err() {
             return End::SocketFailed;
         }
     }
@@ -207,6 +210,7 @@ async fn write(
     sink: &mut SplitSink<Socket, Message>,
     data: Bytes,
     connection: &HttpConnection,
+    write_deadline: Duration,
 ) -> Result<(), ()> {
     let message = match connection.shared.transfer_format() {
         TransferFormat::Binary => Message::Binary(data),
@@ -218,7 +222,19 @@ async fn write(
             }
         },
     };
-    sink.send(message).await.map_err(|e| {
-        tracing::debug!(error = %e, "WebSocket write failed");
-    })
+    // A peer that stops reading must not hold the socket: each write has the connection's
+    // `transport_send_timeout` plus `websocket_close_timeout` to complete. By the first
+    // the application gives up on a full queue and queues its Close; the second leaves
+    // a peer that reads again the time to read it.
+    match tokio::time::timeout(write_deadline, sink.send(message)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "WebSocket write failed");
+            Err(())
+        }
+        Err(_) => {
+            tracing::debug!("closing a WebSocket whose peer did not read within the send timeout");
+            Err(())
+        }
+    }
 }
