@@ -14,6 +14,7 @@ pub trait Asked {
 #[signalr::hub]
 pub trait Asking {
     async fn who_am_i(&self, cx: &Ctx) -> String;
+    async fn ask_me(&self, cx: &Ctx) -> Result<u32, HubError>;
 }
 
 struct Hub;
@@ -21,6 +22,10 @@ struct Hub;
 impl Asking for Hub {
     async fn who_am_i(&self, cx: &Ctx) -> String {
         cx.connection_id().to_owned()
+    }
+
+    async fn ask_me(&self, cx: &Ctx) -> Result<u32, HubError> {
+        Ok(cx.clients().caller().count().await?)
     }
 }
 
@@ -135,4 +140,43 @@ async fn asking_an_unknown_connection_fails_at_once() {
         matches!(result, Err(ClientResultError::UnknownConnection(_))),
         "{result:?}"
     );
+}
+
+#[tokio::test]
+async fn a_hub_method_awaiting_its_callers_result_is_answered_past_40_queued_calls() {
+    let (_context, mut ws, _id) = setup().await;
+    // One invocation slot (the default): AskMe holds it while it awaits the client, and
+    // the 40 calls behind it queue up; the client's answer comes after all of them.
+    let mut burst = String::from(
+        "{\"type\":1,\"invocationId\":\"ask\",\"target\":\"AskMe\",\"arguments\":[]}\u{1e}",
+    );
+    for i in 0..40 {
+        burst.push_str(&format!(
+            "{{\"type\":1,\"invocationId\":\"w{i}\",\"target\":\"WhoAmI\",\"arguments\":[]}}\u{1e}"
+        ));
+    }
+    ws.send(Message::text(burst)).await.unwrap();
+    let invocation = asked_id(&mut ws).await;
+    let answer = format!("{{\"type\":3,\"invocationId\":\"{invocation}\",\"result\":5}}\u{1e}");
+    ws.send(Message::text(answer)).await.unwrap();
+    let mut received = String::new();
+    let all_answered = tokio::time::timeout(Duration::from_secs(5), async {
+        while !(received.contains("\"invocationId\":\"ask\",\"result\":5")
+            && received.contains("\"invocationId\":\"w39\""))
+        {
+            let frame = ws.next().await.unwrap().unwrap();
+            received.push_str(&frame.into_text().unwrap());
+        }
+    })
+    .await;
+    assert!(
+        all_answered.is_ok(),
+        "the connection is stuck; received so far: {received}"
+    );
+    for i in 0..40 {
+        assert!(
+            received.contains(&format!("\"invocationId\":\"w{i}\"")),
+            "WhoAmI w{i} was answered"
+        );
+    }
 }

@@ -618,6 +618,21 @@ for (const [transport, protocol] of everyCombination) {
       assert.deepEqual(tasks, ["move pallet"]);
     });
 
+    test("AssignToMe gets its caller's answer with 40 calls queued behind it (one invocation at a time)", async (t) => {
+      const connection = await open(t, transport, protocol);
+      connection.on("AcceptTask", async () => {
+        // Answer only once all 40 calls below are on their way to the server.
+        await sleep(100);
+        return true;
+      });
+      const assigned = connection.invoke("AssignToMe", "unload truck 7");
+      const queued = Array.from({ length: 40 }, () => connection.invoke("Whoami"));
+      assert.equal(await assigned, true);
+      const answers = await Promise.all(queued);
+      assert.equal(answers.length, 40);
+      assert.equal(connection.state, signalR.HubConnectionState.Connected);
+    });
+
     test("a handler answering false makes AssignToMe return false", async (t) => {
       const connection = await open(t, transport, protocol);
       connection.on("AcceptTask", () => false);

@@ -2,6 +2,7 @@
 //! the parallelism limit, feeds upload streams, routes client results, keeps the
 //! connection alive and times out silent clients.
 
+use super::backlog::{Backlog, Parked};
 use super::heartbeat::Heartbeat;
 use super::panic::panic_message;
 use super::shared::HubShared;
@@ -23,8 +24,8 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-/// Invocations read ahead and queued behind the parallelism limit before the connection
-/// stops reading (messages behind them, such as client results, keep flowing until then).
+/// Calls queued behind the parallelism limit; further invocations wait in the backlog
+/// (undecoded), and the connection keeps reading what must not wait.
 const MAX_QUEUED_INVOCATIONS: usize = 32;
 
 /// Why a session ended, and so which Close message (if any) the client gets.
@@ -73,12 +74,6 @@ impl<'a> Calls<'a> {
     }
 }
 
-/// An upload event waiting for room in its stream's buffer.
-struct BlockedUpload {
-    tx: mpsc::Sender<UploadEvent>,
-    event: UploadEvent,
-}
-
 pub(crate) struct Session<'a, D: Dispatch> {
     hub: &'a HubShared<D>,
     cx: &'a Ctx,
@@ -94,7 +89,10 @@ pub(crate) struct Session<'a, D: Dispatch> {
     queued: VecDeque<CallFuture<'a>>,
     /// Streaming and upload calls: they run concurrently with everything else.
     concurrent: Calls<'a>,
-    blocked_upload: Option<BlockedUpload>,
+    /// Messages read ahead that wait their turn.
+    backlog: Backlog,
+    /// The upload stream the backlog's first message waits for room in.
+    blocked_on: Option<mpsc::Sender<UploadEvent>>,
 }
 
 impl<'a, D: Dispatch> Session<'a, D> {
@@ -114,7 +112,8 @@ impl<'a, D: Dispatch> Session<'a, D> {
             unary: Calls::default(),
             queued: VecDeque::new(),
             concurrent: Calls::default(),
-            blocked_upload: None,
+            backlog: Backlog::default(),
+            blocked_on: None,
         }
     }
 
@@ -140,19 +139,18 @@ impl<'a, D: Dispatch> Session<'a, D> {
         let timer = tokio::time::sleep_until(to_tokio(deadline));
         tokio::pin!(timer);
         let result = 'session: loop {
-            while self.unary.len() < max_parallel {
-                match self.queued.pop_front() {
-                    Some(call) => self.unary.push(call),
-                    None => break,
-                }
-            }
-            // Handle every complete record, unless an upload stream or the queue is full.
-            while self.blocked_upload.is_none() && self.queued.len() < MAX_QUEUED_INVOCATIONS {
+            self.fill_slots(max_parallel);
+            Box::pin(self.drain_backlog()).await;
+            self.fill_slots(max_parallel);
+            // Handle every complete record; what must wait its turn is parked, so that what
+            // must not (client results, cancellation, pings, close) is never held up.
+            while !self.backlog.is_full() {
                 let record = match reader.next_record() {
                     Ok(Some(record)) => record,
                     Ok(None) => break,
                     Err(e) => return self.finish(End::Error(format!("InvalidDataException: {e}"))),
                 };
+                let size = record.len();
                 let message = match parse_message(self.protocol, record) {
                     Ok(Some(message)) => message,
                     Ok(None) => continue,
@@ -169,37 +167,20 @@ impl<'a, D: Dispatch> Session<'a, D> {
                         }
                     }
                     HubMessage::Close(_) => break 'session End::TransportClosed,
-                    // Boxed: its state would otherwise enlarge every idle connection's task.
-                    HubMessage::Invocation(invocation) => {
-                        Box::pin(self.invocation(invocation, false)).await
-                    }
-                    HubMessage::StreamInvocation(invocation) => {
-                        Box::pin(self.invocation(invocation, true)).await
-                    }
-                    HubMessage::StreamItem(item) => {
-                        if let Some(tx) = self.uploads.get(&item.invocation_id) {
-                            self.feed_upload(tx.clone(), UploadEvent::Item(item.item));
-                        } else {
-                            tracing::debug!("ignoring a StreamItem for no open upload stream");
-                        }
-                    }
-                    HubMessage::Completion(completion) => self.completion(completion),
                     HubMessage::CancelInvocation { invocation_id } => {
                         if let Some(cancel) = self.streams.get(&invocation_id) {
                             cancel.cancel();
+                        } else {
+                            self.backlog.cancel(&invocation_id);
                         }
                     }
                     HubMessage::Ack { .. } | HubMessage::Sequence { .. } => {}
+                    // Boxed: its state would otherwise enlarge every idle connection's task.
+                    other => Box::pin(self.route(other, size)).await,
                 }
-                while self.unary.len() < max_parallel {
-                    match self.queued.pop_front() {
-                        Some(call) => self.unary.push(call),
-                        None => break,
-                    }
-                }
+                self.fill_slots(max_parallel);
             }
-            let can_read =
-                self.blocked_upload.is_none() && self.queued.len() < MAX_QUEUED_INVOCATIONS;
+            let can_read = !self.backlog.is_full();
             // Biased: a call that just finished is answered before an abort it caused.
             tokio::select! {
                 biased;
@@ -213,13 +194,7 @@ impl<'a, D: Dispatch> Session<'a, D> {
                         break End::TransportClosed;
                     }
                 }
-                permit = upload_room(&self.blocked_upload) => {
-                    if let Some(blocked) = self.blocked_upload.take() {
-                        if let Some(permit) = permit {
-                            permit.send(blocked.event);
-                        }
-                    }
-                }
+                () = upload_room(&self.blocked_on) => self.blocked_on = None,
                 chunk = connection.receive(), if can_read => {
                     match chunk {
                         Some(chunk) => {
@@ -271,26 +246,97 @@ impl<'a, D: Dispatch> Session<'a, D> {
         }
     }
 
-    /// Queues an upload event, or parks it (and stops reading) while its buffer is full.
-    fn feed_upload(&mut self, tx: mpsc::Sender<UploadEvent>, event: UploadEvent) {
-        match tx.try_send(event) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(event)) => {
-                self.blocked_upload = Some(BlockedUpload { tx, event });
+    /// Moves queued calls into free invocation slots.
+    fn fill_slots(&mut self, max_parallel: usize) {
+        while self.unary.len() < max_parallel {
+            match self.queued.pop_front() {
+                Some(call) => self.unary.push(call),
+                None => break,
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
         }
     }
 
-    /// A Completion ends an upload stream, or answers a client result.
-    fn completion(&mut self, completion: CompletionMessage) {
+    /// Whether `invocation` runs in an invocation slot (so waits for room in the queue),
+    /// rather than beside everything else (streams, uploads) or being refused at once.
+    fn needs_slot(invocation: &InvocationMessage, streaming: bool) -> bool {
+        !streaming
+            && find_method::<D>(&invocation.target).is_some_and(|(_, m)| m.upload_streams == 0)
+    }
+
+    /// Handles an invocation, an upload item or a Completion now, or parks it behind
+    /// what already waits.
+    async fn route(&mut self, message: HubMessage, size: usize) {
+        match message {
+            HubMessage::Invocation(invocation) => {
+                self.invoke_or_park(invocation, false, size).await
+            }
+            HubMessage::StreamInvocation(invocation) => {
+                self.invoke_or_park(invocation, true, size).await
+            }
+            HubMessage::StreamItem(item) => {
+                let event = UploadEvent::Item(item.item);
+                self.upload_event(item.invocation_id, event, size);
+            }
+            HubMessage::Completion(completion) => self.completion(completion, size),
+            _ => {}
+        }
+    }
+
+    async fn invoke_or_park(&mut self, message: InvocationMessage, streaming: bool, size: usize) {
+        let wait = !self.backlog.is_empty()
+            || (self.queued.len() >= MAX_QUEUED_INVOCATIONS
+                && Self::needs_slot(&message, streaming));
+        if wait {
+            self.backlog
+                .push(Parked::Invocation { message, streaming }, size);
+        } else {
+            self.invocation(message, streaming).await;
+        }
+    }
+
+    /// Feeds an upload stream, parking the event when its buffer is full or other messages
+    /// wait before it; drops it for a stream that is not (and will not be) open.
+    fn upload_event(&mut self, stream_id: String, event: UploadEvent, size: usize) {
+        let open = self.uploads.get(&stream_id);
+        if open.is_none() && !self.backlog.announces(&stream_id) {
+            tracing::debug!("ignoring a StreamItem for no open upload stream");
+            return;
+        }
+        if let (Some(tx), true) = (open, self.backlog.is_empty()) {
+            match tx.try_send(event) {
+                Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => return,
+                Err(mpsc::error::TrySendError::Full(event)) => {
+                    self.backlog
+                        .push(Parked::UploadEvent { stream_id, event }, size);
+                    return;
+                }
+            }
+        }
+        self.backlog
+            .push(Parked::UploadEvent { stream_id, event }, size);
+    }
+
+    /// A Completion ends an upload stream (after its items), or answers a client result.
+    fn completion(&mut self, completion: CompletionMessage, size: usize) {
         let CompletionMessage {
             invocation_id,
             outcome,
         } = completion;
-        if let Some(tx) = self.uploads.remove(&invocation_id) {
+        let upload =
+            self.uploads.contains_key(&invocation_id) || self.backlog.announces(&invocation_id);
+        if upload {
             if let CompletionOutcome::Error(text) = outcome {
-                self.feed_upload(tx, UploadEvent::Error(text));
+                self.upload_event(invocation_id.clone(), UploadEvent::Error(text), 0);
+            }
+            if self.backlog.is_empty() {
+                self.uploads.remove(&invocation_id);
+            } else {
+                self.backlog.push(
+                    Parked::UploadEnd {
+                        stream_id: invocation_id,
+                    },
+                    size,
+                );
             }
             return;
         }
@@ -306,6 +352,55 @@ impl<'a, D: Dispatch> Session<'a, D> {
             .set_connection_result(connection_id, completion)
         {
             tracing::debug!("ignoring a Completion for no upload stream or client result");
+        }
+    }
+
+    /// Handles parked messages from the front for as long as they can go: invocations
+    /// while the queue has room, upload events while their stream has room.
+    async fn drain_backlog(&mut self) {
+        while let Some(front) = self.backlog.front() {
+            match front {
+                Parked::Invocation { message, streaming } => {
+                    if self.queued.len() >= MAX_QUEUED_INVOCATIONS
+                        && Self::needs_slot(message, *streaming)
+                    {
+                        return;
+                    }
+                    if let Some(Parked::Invocation { message, streaming }) =
+                        self.backlog.pop_front()
+                    {
+                        self.invocation(message, streaming).await;
+                    }
+                }
+                Parked::UploadEvent { stream_id, .. } => {
+                    if let Some(tx) = self.uploads.get(stream_id) {
+                        match tx.try_reserve() {
+                            Ok(permit) => {
+                                if let Some(Parked::UploadEvent { event, .. }) =
+                                    self.backlog.pop_front()
+                                {
+                                    permit.send(event);
+                                }
+                            }
+                            Err(mpsc::error::TrySendError::Full(())) => {
+                                self.blocked_on = Some(tx.clone());
+                                return;
+                            }
+                            Err(mpsc::error::TrySendError::Closed(())) => {
+                                self.backlog.pop_front();
+                            }
+                        }
+                    } else {
+                        // The call ended (or never started): nobody reads the stream.
+                        self.backlog.pop_front();
+                    }
+                }
+                Parked::UploadEnd { stream_id } => {
+                    let stream_id = stream_id.clone();
+                    self.backlog.pop_front();
+                    self.uploads.remove(&stream_id);
+                }
+            }
         }
     }
 
@@ -467,10 +562,13 @@ fn to_tokio(deadline: Option<std::time::Instant>) -> Instant {
     }
 }
 
-/// Resolves when the parked upload event's stream has room again.
-async fn upload_room(blocked: &Option<BlockedUpload>) -> Option<mpsc::OwnedPermit<UploadEvent>> {
-    match blocked {
-        Some(blocked) => blocked.tx.clone().reserve_owned().await.ok(),
+/// Resolves when the upload stream the backlog waits for has room again (or closed).
+async fn upload_room(blocked_on: &Option<mpsc::Sender<UploadEvent>>) {
+    match blocked_on {
+        Some(tx) => {
+            // The permit is released at once: the backlog takes the room on its next pass.
+            let _ = tx.reserve().await;
+        }
         None => std::future::pending().await,
     }
 }
