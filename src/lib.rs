@@ -8,7 +8,7 @@ pub use listener::{bind, serve, Listener, WriteDeadlineStream, DEFAULT_WRITE_STA
 
 /// Stream helpers for streaming hub methods (re-exported from `futures-util`).
 pub mod stream {
-    pub use futures_util::stream::{empty, iter, once, unfold, Stream, StreamExt};
+    pub use futures_util::stream::{empty, iter, once, pending, unfold, Stream, StreamExt};
 }
 
 /// Everything a hub author usually needs.

@@ -10,8 +10,10 @@ use super::shared::ConnectionShared;
 use super::transport_type::TransportType;
 use axum::http::request::Parts;
 use base64::Engine;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::sync::Notify;
 
 /// 16 random bytes, base64url without padding (22 characters), as the .NET server does.
 pub(crate) fn new_connection_id() -> Arc<str> {
@@ -47,6 +49,10 @@ pub(crate) struct HttpConnection {
     /// Where transports (and POST sends) write received bytes.
     pub(crate) inbound_tx: PipeSender,
     state: Mutex<State>,
+    /// Set while a POST send copies its body in: one at a time per connection.
+    sending: AtomicBool,
+    /// Woken whenever the connection gains or loses its active transport request.
+    activity: Notify,
 }
 
 /// What a transport gets when it claims a connection.
@@ -77,6 +83,8 @@ impl HttpConnection {
                     outbound_rx,
                 }),
             }),
+            sending: AtomicBool::new(false),
+            activity: Notify::new(),
         }
     }
 
@@ -100,6 +108,7 @@ impl HttpConnection {
         }
         let pipes = state.pipes.take().ok_or(ClaimError::AlreadyConnected)?;
         state.transport = Some(transport);
+        self.activity.notify_waiters();
         let sender = OutboundSender::new(pipes.outbound_tx, self.shared.clone());
         Ok(Claimed {
             outbound_rx: pipes.outbound_rx,
@@ -113,6 +122,15 @@ impl HttpConnection {
         })
     }
 
+    /// Starts a POST send; `None` while another one is in progress. The send ends when
+    /// the returned guard is dropped.
+    pub(crate) fn begin_send(&self) -> Option<SendInProgress<'_>> {
+        self.sending
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .ok()
+            .map(|_| SendInProgress { connection: self })
+    }
+
     /// The transport bound to the connection, if any.
     pub(crate) fn transport(&self) -> Option<TransportType> {
         self.lock().transport
@@ -121,15 +139,43 @@ impl HttpConnection {
     /// Marks the start (`active`) or the end of a transport request, for the sweep.
     pub(crate) fn set_active(&self, active: bool) {
         self.lock().idle_since = if active { None } else { Some(Instant::now()) };
+        self.activity.notify_waiters();
     }
 
-    /// Whether the connection has gone without a transport for longer than `timeout`.
-    pub(crate) fn expired(&self, now: Instant, timeout: Duration) -> bool {
+    /// When the connection will have gone without a transport for `timeout`: `None` while
+    /// a transport request is active.
+    pub(crate) fn idle_deadline(&self, timeout: Duration) -> Option<Instant> {
         let state = self.lock();
         let idle_since = match state.transport {
             None => Some(self.created),
             Some(_) => state.idle_since,
         };
-        idle_since.is_some_and(|since| now.duration_since(since) > timeout)
+        idle_since.map(|since| since + timeout)
+    }
+
+    /// Whether the connection's transport holds it for as long as it lives (WebSockets,
+    /// Server-Sent Events), rather than request by request.
+    pub(crate) fn is_held_by_its_transport(&self) -> bool {
+        matches!(
+            self.lock().transport,
+            Some(TransportType::WebSockets | TransportType::ServerSentEvents)
+        )
+    }
+
+    /// Resolves at the next change of activity (register before reading the state).
+    pub(crate) fn activity_changed(&self) -> tokio::sync::futures::Notified<'_> {
+        self.activity.notified()
+    }
+}
+
+/// A POST send in progress on a connection; dropping it ends the send.
+#[derive(Debug)]
+pub(crate) struct SendInProgress<'a> {
+    connection: &'a HttpConnection,
+}
+
+impl Drop for SendInProgress<'_> {
+    fn drop(&mut self) {
+        self.connection.sending.store(false, Ordering::Release);
     }
 }

@@ -35,6 +35,10 @@ pub struct HttpConnectionOptions {
     /// Largest body of one HTTP POST send (Server-Sent Events and Long Polling), in
     /// bytes; a larger one is refused with 413. Default: 1 MiB.
     pub maximum_send_body_size: usize,
+    /// Connections negotiated but not yet connected by a transport, at most; negotiate
+    /// answers `503` with a reason past it, so a flood of negotiate requests cannot grow
+    /// the table without bound. Default: 10 000.
+    pub maximum_unclaimed_connections: usize,
 }
 
 impl Default for HttpConnectionOptions {
@@ -50,6 +54,7 @@ impl Default for HttpConnectionOptions {
             websocket_max_message_size: 1 << 20,
             long_poll_timeout: Duration::from_secs(90),
             maximum_send_body_size: 1 << 20,
+            maximum_unclaimed_connections: 10_000,
         }
     }
 }

@@ -48,13 +48,4 @@ impl<T> ConnectionTable<T> {
     pub(crate) fn len(&self) -> usize {
         self.lock().len()
     }
-
-    /// The tokens of every entry `matches` selects.
-    pub(crate) fn tokens_where(&self, mut matches: impl FnMut(&T) -> bool) -> Vec<Arc<str>> {
-        self.lock()
-            .iter()
-            .filter(|(_, entry)| matches(entry))
-            .map(|(token, _)| token.clone())
-            .collect()
-    }
 }

@@ -5,7 +5,7 @@ use crate::connection::{
     new_connection_id, ConnectionTable, HttpConnection, HttpConnectionOptions,
 };
 use crate::transport::long_polling::LongPoll;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// One connection of the endpoint.
@@ -14,6 +14,8 @@ pub(crate) struct EndpointConnection {
     http: HttpConnection,
     /// The outgoing pipe shared by the polls of a Long Polling connection.
     long_poll: OnceLock<Arc<LongPoll>>,
+    /// Counted among the unclaimed connections until a transport claims it.
+    unclaimed: AtomicBool,
 }
 
 impl std::ops::Deref for EndpointConnection {
@@ -40,18 +42,30 @@ impl EndpointConnection {
 #[derive(Debug, Default)]
 pub(crate) struct Connections {
     table: ConnectionTable<EndpointConnection>,
-    sweeper_started: AtomicBool,
+    /// Negotiated connections no transport has claimed yet.
+    unclaimed: AtomicUsize,
 }
 
+/// Negotiate refused a new connection: too many wait for their transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TooManyUnclaimed;
+
 impl Connections {
-    /// Creates a connection. With `negotiate_version` 0 the token is the id.
+    /// Creates a connection, unless `maximum_unclaimed_connections` already wait for
+    /// their transport. With `negotiate_version` 0 the token is the id.
     pub(crate) fn create(
         self: &Arc<Self>,
         negotiate_version: u32,
         options: &HttpConnectionOptions,
-    ) -> Arc<EndpointConnection> {
-        if !self.sweeper_started.swap(true, Ordering::AcqRel) {
-            super::sweep::start(Arc::downgrade(self), options.disconnect_timeout);
+    ) -> Result<Arc<EndpointConnection>, TooManyUnclaimed> {
+        let limit = options.maximum_unclaimed_connections;
+        let counted = self
+            .unclaimed
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < limit).then_some(n + 1)
+            });
+        if counted.is_err() {
+            return Err(TooManyUnclaimed);
         }
         let id = new_connection_id();
         let token = if negotiate_version == 0 {
@@ -62,9 +76,22 @@ impl Connections {
         let connection = Arc::new(EndpointConnection {
             http: HttpConnection::new(id, token.clone(), options),
             long_poll: OnceLock::new(),
+            unclaimed: AtomicBool::new(true),
         });
         self.table.insert(token, connection.clone());
-        connection
+        super::inactivity::watch(
+            Arc::downgrade(self),
+            connection.clone(),
+            options.disconnect_timeout,
+        );
+        Ok(connection)
+    }
+
+    /// A transport claimed `connection`: it no longer counts as waiting for one.
+    pub(crate) fn claimed(&self, connection: &EndpointConnection) {
+        if connection.unclaimed.swap(false, Ordering::AcqRel) {
+            self.unclaimed.fetch_sub(1, Ordering::AcqRel);
+        }
     }
 
     /// Looks a connection up by token.
@@ -75,6 +102,7 @@ impl Connections {
     /// Removes a connection and tells every part of it to stop.
     pub(crate) fn remove(&self, token: &str) {
         if let Some(connection) = self.table.remove(token) {
+            self.claimed(&connection);
             connection.shared.closed.cancel();
         }
     }
@@ -82,13 +110,5 @@ impl Connections {
     /// Number of connections in the table.
     pub(crate) fn len(&self) -> usize {
         self.table.len()
-    }
-
-    /// The tokens of every connection `matches` selects.
-    pub(crate) fn tokens_where(
-        &self,
-        matches: impl FnMut(&EndpointConnection) -> bool,
-    ) -> Vec<Arc<str>> {
-        self.table.tokens_where(matches)
     }
 }

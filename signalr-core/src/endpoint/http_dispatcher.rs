@@ -1,7 +1,7 @@
 //! Routes the HTTP requests of one endpoint: negotiate, transport connects, sends, deletes.
 
 use super::connections::{Connections, EndpointConnection};
-use super::negotiate::negotiate;
+use super::negotiate::{negotiate, too_many_unclaimed};
 use super::query::query_param;
 use crate::connection::{
     ClaimError, ConnectionContext, ConnectionHandler, HttpConnection, HttpConnectionOptions,
@@ -219,7 +219,10 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
         let connection = match (&token, transport) {
             // skipNegotiation: a brand-new connection, id doubling as token.
             (None, TransportType::WebSockets) => {
-                self.inner.connections.create(0, &self.inner.options)
+                match self.inner.connections.create(0, &self.inner.options) {
+                    Ok(connection) => connection,
+                    Err(_) => return too_many_unclaimed(),
+                }
             }
             (token, _) => match self.lookup(token.as_deref()) {
                 Some(connection) => connection,
@@ -243,6 +246,7 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
             Ok(claimed) => claimed,
             Err(error) => return Self::refused(error),
         };
+        self.inner.connections.claimed(&connection);
         let response = upgrade.response();
         let this = self.clone();
         let options = &self.inner.options;
@@ -266,6 +270,7 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
             Ok(claimed) => claimed,
             Err(error) => return Self::refused(error),
         };
+        self.inner.connections.claimed(&connection);
         self.start_application(&connection, claimed.application);
         let connections = self.inner.connections.clone();
         let token = connection.token.clone();
@@ -281,6 +286,7 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
                     Ok(claimed) => claimed,
                     Err(error) => return Self::refused(error),
                 };
+                self.inner.connections.claimed(&connection);
                 connection.set_long_poll(Arc::new(LongPoll::new(claimed.outbound_rx)));
                 self.start_application(&connection, claimed.application);
                 connection.set_active(false);

@@ -1,13 +1,13 @@
 //! The endpoint layer (modelling .NET's `HttpConnectionDispatcher`): the HTTP routes of one
 //! hub or raw connection endpoint. It answers negotiate, sends each connection request to
-//! its transport with .NET's status codes, keeps the endpoint's connections and sweeps the
-//! inactive ones.
+//! its transport with .NET's status codes, keeps the endpoint's connections and disposes
+//! the inactive ones.
 
 mod connections;
 mod http_dispatcher;
+mod inactivity;
 mod negotiate;
 mod query;
-mod sweep;
 
 pub use http_dispatcher::HttpConnectionDispatcher;
 pub use query::query_param;

@@ -48,6 +48,17 @@ fn error(text: String) -> Response {
     json(serde_json::to_vec(&NegotiateError { error: text }).unwrap_or_default())
 }
 
+/// `503` with the reason: the endpoint already has `maximum_unclaimed_connections`
+/// negotiated connections waiting for their transport.
+pub(crate) fn too_many_unclaimed() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::CONTENT_TYPE, "text/plain")],
+        "Too many connections are waiting for their transport; try again later.",
+    )
+        .into_response()
+}
+
 /// Answers a negotiate request.
 pub(crate) fn negotiate(
     connections: &Arc<Connections>,
@@ -67,7 +78,9 @@ pub(crate) fn negotiate(
         ));
     }
     let version = version.clamp(0, i64::from(MAX_NEGOTIATE_VERSION)) as u32;
-    let connection = connections.create(version, options);
+    let Ok(connection) = connections.create(version, options) else {
+        return too_many_unclaimed();
+    };
     let response = NegotiateResponse {
         use_stateful_reconnect: false,
         negotiate_version: version,

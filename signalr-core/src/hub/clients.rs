@@ -100,6 +100,7 @@ impl SingleClientProxy for ClientProxy<Single> {
         let ClientTarget::Connection(id) = &self.target else {
             return Err(ClientResultError::UnknownConnection(String::new()));
         };
+        let _pending = self.hub.await_client_result(id)?;
         let invocation = ClientInvocation::new(method, &arguments);
         let reply = self.hub.manager.invoke_connection(id, invocation);
         let raw = match self.hub.client_result_timeout() {

@@ -140,6 +140,13 @@ pub enum ClientResultError {
     /// The connection closed before the client answered.
     #[error("the connection closed before the client answered")]
     Disconnected,
+    /// The server already awaits `limit` client results from this connection
+    /// (`maximum_pending_client_results_per_client`).
+    #[error("the server already awaits {limit} client results from this connection")]
+    TooManyPending {
+        /// The configured limit.
+        limit: usize,
+    },
     /// No connection with that id is on this hub.
     #[error("no connection `{0}` is on this hub")]
     UnknownConnection(String),

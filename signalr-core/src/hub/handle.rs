@@ -1,8 +1,11 @@
 //! [`HubHandle`]: what every proxy, group manager and context of one hub shares.
 
+use super::error::ClientResultError;
+use super::hub_options::HubOptions;
 use super::lifetime::HubLifetimeManager;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The hub's lifetime manager and the options its proxies apply themselves.
@@ -11,13 +14,22 @@ pub(crate) struct HubHandle {
     pub(crate) manager: Arc<dyn HubLifetimeManager>,
     /// `client_result_timeout` in milliseconds; 0 for none.
     client_result_timeout_ms: AtomicU64,
+    /// `maximum_pending_client_results_per_client`.
+    max_pending_results: AtomicUsize,
+    /// Client results awaited, per connection (only connections with some).
+    pending_results: Mutex<HashMap<Arc<str>, usize>>,
 }
 
 impl HubHandle {
     pub(crate) fn new(manager: Arc<dyn HubLifetimeManager>) -> Self {
+        let defaults = HubOptions::default();
         HubHandle {
             manager,
             client_result_timeout_ms: AtomicU64::new(0),
+            max_pending_results: AtomicUsize::new(
+                defaults.maximum_pending_client_results_per_client,
+            ),
+            pending_results: Mutex::new(HashMap::new()),
         }
     }
 
@@ -29,10 +41,67 @@ impl HubHandle {
         }
     }
 
+    /// Takes the options the proxies apply from the hub's options.
+    pub(crate) fn apply(&self, options: &HubOptions) {
+        self.set_client_result_timeout(options.client_result_timeout);
+        self.max_pending_results.store(
+            options.maximum_pending_client_results_per_client,
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Counts one more client result awaited from `connection_id`, within the limit.
+    pub(crate) fn await_client_result(
+        &self,
+        connection_id: &Arc<str>,
+    ) -> Result<PendingResult<'_>, ClientResultError> {
+        let limit = self.max_pending_results.load(Ordering::Relaxed);
+        let mut pending = self
+            .pending_results
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let count = pending.entry(connection_id.clone()).or_default();
+        if *count >= limit {
+            if *count == 0 {
+                pending.remove(connection_id);
+            }
+            return Err(ClientResultError::TooManyPending { limit });
+        }
+        *count += 1;
+        Ok(PendingResult {
+            hub: self,
+            connection_id: connection_id.clone(),
+        })
+    }
+
     pub(crate) fn set_client_result_timeout(&self, timeout: Option<Duration>) {
         let ms = timeout.map_or(0, |t| {
             u64::try_from(t.as_millis()).unwrap_or(u64::MAX).max(1)
         });
         self.client_result_timeout_ms.store(ms, Ordering::Relaxed);
+    }
+}
+
+/// One client result being awaited; dropping it (answered, failed or given up) frees its
+/// place.
+#[derive(Debug)]
+pub(crate) struct PendingResult<'a> {
+    hub: &'a HubHandle,
+    connection_id: Arc<str>,
+}
+
+impl Drop for PendingResult<'_> {
+    fn drop(&mut self) {
+        let mut pending = self
+            .hub
+            .pending_results
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = pending.get_mut(&self.connection_id) {
+            *count -= 1;
+            if *count == 0 {
+                pending.remove(&self.connection_id);
+            }
+        }
     }
 }

@@ -35,6 +35,16 @@ pub struct HubOptions {
     pub enable_detailed_errors: bool,
     /// Protocols clients may choose (`SupportedProtocols`, JSON and MessagePack).
     pub supported_protocols: Vec<HubProtocol>,
+    /// Server-to-client streams one connection may run at once; a streaming invocation
+    /// past it is answered with an error Completion. Default: 100 (.NET has no limit).
+    pub maximum_streams_per_client: usize,
+    /// Upload streams one connection may have open at once; an invocation that would
+    /// open more is answered with an error Completion. Default: 100 (.NET has no limit).
+    pub maximum_uploads_per_client: usize,
+    /// Client results the server may await from one connection at once; asking for more
+    /// fails with [`ClientResultError::TooManyPending`](super::ClientResultError). Default:
+    /// 100 (.NET has no limit).
+    pub maximum_pending_client_results_per_client: usize,
     /// How long a client result may take before it fails with a timeout; `None` waits
     /// until the client answers or disconnects (as .NET does). Default: `None`.
     pub client_result_timeout: Option<Duration>,
@@ -83,6 +93,9 @@ impl Default for HubOptions {
             enable_detailed_errors: false,
             supported_protocols: HubProtocol::ALL.to_vec(),
             client_result_timeout: None,
+            maximum_streams_per_client: 100,
+            maximum_uploads_per_client: 100,
+            maximum_pending_client_results_per_client: 100,
             filters: HubFilters::default(),
         }
     }

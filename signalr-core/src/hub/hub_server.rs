@@ -88,6 +88,24 @@ impl<D: HubDispatcher> HubServer<D> {
         self
     }
 
+    /// Server-to-client streams one connection may run at once (default 100).
+    pub fn maximum_streams_per_client(mut self, count: usize) -> Self {
+        self.options.maximum_streams_per_client = count;
+        self
+    }
+
+    /// Upload streams one connection may have open at once (default 100).
+    pub fn maximum_uploads_per_client(mut self, count: usize) -> Self {
+        self.options.maximum_uploads_per_client = count;
+        self
+    }
+
+    /// Client results the server may await from one connection at once (default 100).
+    pub fn maximum_pending_client_results_per_client(mut self, count: usize) -> Self {
+        self.options.maximum_pending_client_results_per_client = count;
+        self
+    }
+
     /// `StreamBufferCapacity`: items buffered per upload stream.
     pub fn stream_buffer_capacity(mut self, capacity: usize) -> Self {
         self.options.stream_buffer_capacity = capacity.max(1);
@@ -176,8 +194,7 @@ impl<D: HubDispatcher> HubServer<D> {
 
     /// The connection endpoint that runs this hub (for mounting it yourself).
     pub fn into_dispatcher(self) -> HttpConnectionDispatcher<impl ConnectionHandler> {
-        self.hub
-            .set_client_result_timeout(self.options.client_result_timeout);
+        self.hub.apply(&self.options);
         let handler = HubConnectionHandler {
             shared: Arc::new(HubShared {
                 dispatcher: self.dispatcher,

@@ -7,8 +7,17 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 /// Copies the whole body into the connection's input: 200 once queued, 413 when larger
-/// than `limit`, 400 when the body could not be read, 404 when the connection ended.
+/// than `limit`, 400 when the body could not be read, 404 when the connection ended, 409
+/// while another send of the same connection is in progress.
 pub(crate) async fn send(connection: &HttpConnection, body: Body, limit: usize) -> Response {
+    // As the protocol says: a second outstanding POST is refused, the connection stays.
+    // (Official clients never overlap their sends.)
+    let Some(_sending) = connection.begin_send() else {
+        return text(
+            StatusCode::CONFLICT,
+            "Another send is already in progress for this connection.",
+        );
+    };
     let bytes = match axum::body::to_bytes(body, limit).await {
         Ok(bytes) => bytes,
         Err(e) => {

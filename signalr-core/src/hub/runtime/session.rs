@@ -466,6 +466,23 @@ impl<'a, D: Dispatch> Session<'a, D> {
             );
             return self.answer_error(id, &text).await;
         }
+        let options = &self.hub.options;
+        if streaming && self.streams.len() >= options.maximum_streams_per_client {
+            let text = format!(
+                "Failed to invoke '{target}' because the connection already has {} streams open (MaximumStreamsPerClient).",
+                options.maximum_streams_per_client
+            );
+            return self.answer_error(id, &text).await;
+        }
+        if !stream_ids.is_empty()
+            && self.uploads.len() + stream_ids.len() > options.maximum_uploads_per_client
+        {
+            let text = format!(
+                "Failed to invoke '{target}' because the connection already has {} upload streams open (MaximumUploadsPerClient).",
+                self.uploads.len()
+            );
+            return self.answer_error(id, &text).await;
+        }
         let cancel = self.cx.connection_closed().child_token();
         if streaming {
             let stream_id = invocation_id.clone().unwrap_or_default();
