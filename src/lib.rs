@@ -4,7 +4,12 @@ pub use signalr_core::{auth, connection, endpoint, hub, protocol};
 pub use signalr_macros::{hub, hub_client};
 
 mod listener;
+mod shutdown;
 pub use listener::{bind, serve, Listener, WriteDeadlineStream, DEFAULT_WRITE_STALL_TIMEOUT};
+pub use shutdown::{
+    graceful_shutdown, serve_listener_with_shutdown, serve_with_shutdown, shutdown_signal,
+    SHUTDOWN_FORCE_AFTER,
+};
 
 /// Stream helpers for streaming hub methods (re-exported from `futures-util`).
 pub mod stream {

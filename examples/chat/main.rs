@@ -117,5 +117,8 @@ async fn main() {
         .with_state(context)
         .route_hub("/chat", chat);
     let listener = common::bind(&flags.listen).await;
-    common::exit_on_failure(axum::serve(listener, app).await);
+    // Ctrl-C or SIGTERM: every client is told to reconnect, running calls finish.
+    common::exit_on_failure(
+        signalr::serve_listener_with_shutdown(listener, app, signalr::shutdown_signal()).await,
+    );
 }

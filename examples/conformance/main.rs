@@ -107,5 +107,8 @@ async fn main() {
     let service = axum::middleware::from_fn(http::route_quirks(redirects)).layer(app());
     let service = axum::middleware::from_fn(http::cors).layer(service);
     let listener = common::bind(&flags.listen).await;
-    common::exit_on_failure(axum::serve(listener, service.into_make_service()).await);
+    // Ctrl-C or SIGTERM: every client is told to reconnect, running calls finish.
+    let served = axum::serve(listener, service.into_make_service())
+        .with_graceful_shutdown(signalr::graceful_shutdown(signalr::shutdown_signal()));
+    common::exit_on_failure(served.await);
 }

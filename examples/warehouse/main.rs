@@ -169,6 +169,7 @@ impl Notifications for Floor {
             DisconnectReason::Closed => "closed".to_owned(),
             DisconnectReason::Aborted => "aborted".to_owned(),
             DisconnectReason::Error(e) => format!("error: {e}"),
+            DisconnectReason::Shutdown => "server shutdown".to_owned(),
         };
         if let Ok(mut disconnects) = self.stats.disconnects.lock() {
             disconnects.push((cx.connection_id().to_owned(), reason));
@@ -436,5 +437,8 @@ async fn main() {
         .with_state(state)
         .route_hub("/hubs/warehouse", floor);
     let listener = common::bind(&flags.listen).await;
-    common::exit_on_failure(axum::serve(listener, app).await);
+    // Ctrl-C or SIGTERM: every client is told to reconnect, running calls finish.
+    common::exit_on_failure(
+        signalr::serve_listener_with_shutdown(listener, app, signalr::shutdown_signal()).await,
+    );
 }

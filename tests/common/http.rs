@@ -122,7 +122,7 @@ impl HttpStream {
         }
     }
 
-    async fn read_head(stream: TcpStream) -> HttpStream {
+    pub(crate) async fn read_head(stream: TcpStream) -> HttpStream {
         let mut this = HttpStream {
             stream,
             buffer: Vec::new(),

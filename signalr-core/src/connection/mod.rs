@@ -13,6 +13,7 @@ mod http_options;
 mod outbound;
 mod pipe;
 mod shared;
+mod shutdown;
 mod table;
 mod transport_type;
 
@@ -20,11 +21,13 @@ pub use connection_context::ConnectionContext;
 pub use error::QueueError;
 pub use http_options::HttpConnectionOptions;
 pub use outbound::OutboundSender;
+pub use shutdown::{begin_shutdown, is_shutting_down};
 pub use transport_type::{TransportType, Transports};
 
 pub(crate) use error::ClaimError;
 pub(crate) use http_connection::{new_connection_id, HttpConnection};
 pub(crate) use pipe::{PipeReceiver, PipeSender};
+pub(crate) use shutdown::stopping;
 pub(crate) use table::ConnectionTable;
 
 use std::future::Future;

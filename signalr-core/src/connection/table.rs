@@ -44,6 +44,11 @@ impl<T> ConnectionTable<T> {
         self.lock().remove(token)
     }
 
+    /// Every entry, at this moment.
+    pub(crate) fn entries(&self) -> Vec<Arc<T>> {
+        self.lock().values().cloned().collect()
+    }
+
     /// Number of entries.
     pub(crate) fn len(&self) -> usize {
         self.lock().len()

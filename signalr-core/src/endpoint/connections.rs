@@ -2,7 +2,8 @@
 //! outlives a single request (a Long Polling connection's shared poll).
 
 use crate::connection::{
-    new_connection_id, ConnectionTable, HttpConnection, HttpConnectionOptions,
+    is_shutting_down, new_connection_id, stopping, ConnectionTable, HttpConnection,
+    HttpConnectionOptions,
 };
 use crate::transport::long_polling::LongPoll;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -44,11 +45,18 @@ pub(crate) struct Connections {
     table: ConnectionTable<EndpointConnection>,
     /// Negotiated connections no transport has claimed yet.
     unclaimed: AtomicUsize,
+    /// Whether the task that closes every connection at shutdown runs.
+    shutdown_watched: AtomicBool,
 }
 
-/// Negotiate refused a new connection: too many wait for their transport.
+/// Why no new connection was created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct TooManyUnclaimed;
+pub(crate) enum Refused {
+    /// `maximum_unclaimed_connections` wait for their transport.
+    TooManyUnclaimed,
+    /// The application is stopping.
+    ShuttingDown,
+}
 
 impl Connections {
     /// Creates a connection, unless `maximum_unclaimed_connections` already wait for
@@ -57,7 +65,19 @@ impl Connections {
         self: &Arc<Self>,
         negotiate_version: u32,
         options: &HttpConnectionOptions,
-    ) -> Result<Arc<EndpointConnection>, TooManyUnclaimed> {
+    ) -> Result<Arc<EndpointConnection>, Refused> {
+        if is_shutting_down() {
+            return Err(Refused::ShuttingDown);
+        }
+        if !self.shutdown_watched.swap(true, Ordering::AcqRel) {
+            let connections = Arc::downgrade(self);
+            tokio::spawn(async move {
+                stopping().await;
+                if let Some(connections) = connections.upgrade() {
+                    connections.close_all();
+                }
+            });
+        }
         let limit = options.maximum_unclaimed_connections;
         let counted = self
             .unclaimed
@@ -65,7 +85,7 @@ impl Connections {
                 (n < limit).then_some(n + 1)
             });
         if counted.is_err() {
-            return Err(TooManyUnclaimed);
+            return Err(Refused::TooManyUnclaimed);
         }
         let id = new_connection_id();
         let token = if negotiate_version == 0 {
@@ -104,6 +124,18 @@ impl Connections {
         if let Some(connection) = self.table.remove(token) {
             self.claimed(&connection);
             connection.shared.closed.cancel();
+        }
+    }
+
+    /// Asks every connection to end (shutdown): connected ones through their application,
+    /// which says goodbye first; those no transport claimed yet are disposed.
+    fn close_all(&self) {
+        for connection in self.table.entries() {
+            if connection.unclaimed.load(Ordering::Acquire) {
+                self.remove(&connection.token);
+            } else {
+                connection.shared.abort.cancel();
+            }
         }
     }
 

@@ -1,7 +1,7 @@
 //! Routes the HTTP requests of one endpoint: negotiate, transport connects, sends, deletes.
 
 use super::connections::{Connections, EndpointConnection};
-use super::negotiate::{negotiate, too_many_unclaimed};
+use super::negotiate::{negotiate, refusal};
 use super::query::query_param;
 use crate::connection::{
     ClaimError, ConnectionContext, ConnectionHandler, HttpConnection, HttpConnectionOptions,
@@ -221,7 +221,7 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
             (None, TransportType::WebSockets) => {
                 match self.inner.connections.create(0, &self.inner.options) {
                     Ok(connection) => connection,
-                    Err(_) => return too_many_unclaimed(),
+                    Err(refused) => return refusal(refused),
                 }
             }
             (token, _) => match self.lookup(token.as_deref()) {

@@ -1,6 +1,6 @@
 //! `POST {path}/negotiate`: creates a connection and lists the transports.
 
-use super::connections::Connections;
+use super::connections::{Connections, Refused};
 use super::query::query_param;
 use crate::connection::HttpConnectionOptions;
 use axum::http::{header, StatusCode};
@@ -48,13 +48,20 @@ fn error(text: String) -> Response {
     json(serde_json::to_vec(&NegotiateError { error: text }).unwrap_or_default())
 }
 
-/// `503` with the reason: the endpoint already has `maximum_unclaimed_connections`
-/// negotiated connections waiting for their transport.
-pub(crate) fn too_many_unclaimed() -> Response {
+/// `503` with the reason a new connection was refused: the endpoint already has
+/// `maximum_unclaimed_connections` negotiated connections waiting for their transport, or
+/// the application is stopping.
+pub(crate) fn refusal(refused: Refused) -> Response {
+    let body = match refused {
+        Refused::TooManyUnclaimed => {
+            "Too many connections are waiting for their transport; try again later."
+        }
+        Refused::ShuttingDown => "The server is shutting down; try again later.",
+    };
     (
         StatusCode::SERVICE_UNAVAILABLE,
         [(header::CONTENT_TYPE, "text/plain")],
-        "Too many connections are waiting for their transport; try again later.",
+        body,
     )
         .into_response()
 }
@@ -78,8 +85,9 @@ pub(crate) fn negotiate(
         ));
     }
     let version = version.clamp(0, i64::from(MAX_NEGOTIATE_VERSION)) as u32;
-    let Ok(connection) = connections.create(version, options) else {
-        return too_many_unclaimed();
+    let connection = match connections.create(version, options) {
+        Ok(connection) => connection,
+        Err(refused) => return refusal(refused),
     };
     let response = NegotiateResponse {
         use_stateful_reconnect: false,

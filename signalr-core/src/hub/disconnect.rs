@@ -9,4 +9,6 @@ pub enum DisconnectReason {
     Aborted,
     /// A protocol error or timeout; the text says which.
     Error(String),
+    /// The server is shutting down (the client was told it may reconnect).
+    Shutdown,
 }

@@ -45,6 +45,9 @@ pub struct HubOptions {
     /// fails with [`ClientResultError::TooManyPending`](super::ClientResultError). Default:
     /// 100 (.NET has no limit).
     pub maximum_pending_client_results_per_client: usize,
+    /// At shutdown, how long the calls still running on a connection may take to finish
+    /// (their Completions are sent) before the connection is closed. Default: 5 s.
+    pub shutdown_timeout: Duration,
     /// How long a client result may take before it fails with a timeout; `None` waits
     /// until the client answers or disconnects (as .NET does). Default: `None`.
     pub client_result_timeout: Option<Duration>,
@@ -93,6 +96,7 @@ impl Default for HubOptions {
             enable_detailed_errors: false,
             supported_protocols: HubProtocol::ALL.to_vec(),
             client_result_timeout: None,
+            shutdown_timeout: Duration::from_secs(5),
             maximum_streams_per_client: 100,
             maximum_uploads_per_client: 100,
             maximum_pending_client_results_per_client: 100,

@@ -118,6 +118,7 @@ async fn run<D: Dispatch>(hub: Arc<HubShared<D>>, mut connection: ConnectionCont
         End::TransportClosed => DisconnectReason::Closed,
         End::Aborted => DisconnectReason::Aborted,
         End::Error(detail) => DisconnectReason::Error(detail.clone()),
+        End::Shutdown => DisconnectReason::Shutdown,
     };
     match end {
         End::TransportClosed => {}
@@ -127,6 +128,9 @@ async fn run<D: Dispatch>(hub: Arc<HubShared<D>>, mut connection: ConnectionCont
         End::Error(detail) => {
             let text = with_detail(CLOSED_WITH_ERROR.to_owned(), detailed.then_some(detail));
             let _ = sender.send_final(encode_close(protocol, Some(&text), true));
+        }
+        End::Shutdown => {
+            let _ = sender.send_final(encode_close(protocol, None, true));
         }
     }
     connection.abort();

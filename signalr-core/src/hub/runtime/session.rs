@@ -6,7 +6,7 @@ use super::backlog::{Backlog, Parked};
 use super::heartbeat::Heartbeat;
 use super::panic::panic_message;
 use super::shared::HubShared;
-use crate::connection::{ConnectionContext, OutboundSender};
+use crate::connection::{is_shutting_down, ConnectionContext, OutboundSender};
 use crate::hub::contract::{CallOutcome, CallParts, Dispatch, HubCall, MethodInfo};
 use crate::hub::error::{with_detail, HubError};
 use crate::hub::filter::{invocation_chain, InvocationContext};
@@ -36,6 +36,8 @@ pub(crate) enum End {
     Aborted,
     /// A protocol error or timeout: Close with an error, reconnect allowed.
     Error(String),
+    /// The application is stopping: running calls finished, Close allowing reconnect.
+    Shutdown,
 }
 
 /// What to clean up when a call finishes.
@@ -202,6 +204,7 @@ impl<'a, D: Dispatch> Session<'a, D> {
                             reader.push(&chunk);
                         }
                         None if connection.is_transport_closed() => break End::TransportClosed,
+                        None if is_shutting_down() => break End::Shutdown,
                         None => break End::Aborted,
                     }
                 }
@@ -222,7 +225,40 @@ impl<'a, D: Dispatch> Session<'a, D> {
                 }
             }
         };
+        if matches!(result, End::Shutdown) {
+            self.let_calls_finish().await;
+        }
         self.finish(result)
+    }
+
+    /// At shutdown: streams stop, calls not yet started are dropped, and the running ones
+    /// get up to `shutdown_timeout` to finish and send their Completions.
+    async fn let_calls_finish(&mut self) {
+        for cancel in self.streams.values() {
+            cancel.cancel();
+        }
+        self.queued.clear();
+        self.backlog = Backlog::default();
+        let deadline = tokio::time::sleep(self.hub.options.shutdown_timeout);
+        tokio::pin!(deadline);
+        while !(self.unary.is_empty() && self.concurrent.is_empty()) {
+            tokio::select! {
+                Some(finished) = self.unary.next(), if !self.unary.is_empty() => {
+                    if self.finished(finished).await.is_err() {
+                        return;
+                    }
+                }
+                Some(finished) = self.concurrent.next(), if !self.concurrent.is_empty() => {
+                    if self.finished(finished).await.is_err() {
+                        return;
+                    }
+                }
+                () = &mut deadline => {
+                    tracing::debug!("calls still running at the end of the shutdown timeout are dropped");
+                    return;
+                }
+            }
+        }
     }
 
     fn finish(self, end: End) -> End {
