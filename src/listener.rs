@@ -60,7 +60,8 @@ impl axum::serve::Listener for Listener {
                         WriteDeadlineStream {
                             inner: stream,
                             timeout: self.write_stall_timeout,
-                            stalled: None,
+                            stalled_since: None,
+                            deadline: None,
                         },
                         addr,
                     );
@@ -82,40 +83,49 @@ impl axum::serve::Listener for Listener {
 
 /// An accepted socket whose writes fail after making no progress for the listener's
 /// write stall timeout. Reads are untouched.
+///
+/// Built for the hot path: a write that completes at once touches no timer, and a socket
+/// that stalls often re-arms its one timer at most once per timeout period.
 #[derive(Debug)]
 pub struct WriteDeadlineStream {
     inner: TcpStream,
     timeout: Duration,
-    /// Armed when a write could not proceed; allocated only while the peer is not reading.
-    stalled: Option<Pin<Box<Sleep>>>,
+    /// Since when writes have been making no progress; `None` while they do.
+    stalled_since: Option<tokio::time::Instant>,
+    /// The stall deadline; allocated at the first stall and kept (it may fire late and
+    /// find progress, then it is set again).
+    deadline: Option<Pin<Box<Sleep>>>,
 }
 
 impl WriteDeadlineStream {
-    /// Passes a ready result through (progress: the deadline is disarmed), or checks the
-    /// deadline of a write that cannot proceed.
+    /// Passes a ready result through (progress), or checks the deadline of a write that
+    /// cannot proceed.
     fn guard<T>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
-        match poll {
-            Poll::Ready(result) => {
-                self.stalled = None;
-                Poll::Ready(result)
-            }
-            Poll::Pending => {
-                let timeout = self.timeout;
-                let deadline = self
-                    .stalled
-                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
-                ready!(deadline.as_mut().poll(cx));
-                self.stalled = None;
-                tracing::debug!(
-                    ?timeout,
-                    "closing a socket whose peer stopped reading (a write made no progress)"
-                );
-                Poll::Ready(Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "the peer did not read for longer than the write stall timeout",
-                )))
-            }
+        if poll.is_ready() {
+            self.stalled_since = None;
+            return poll;
         }
+        let now = tokio::time::Instant::now();
+        let since = *self.stalled_since.get_or_insert(now);
+        let expires = since + self.timeout;
+        let timeout = self.timeout;
+        let deadline = self
+            .deadline
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(expires)));
+        ready!(deadline.as_mut().poll(cx));
+        if now < expires {
+            // It fired for an earlier stall, which has since made progress: wait for this one.
+            deadline.as_mut().reset(expires);
+            ready!(deadline.as_mut().poll(cx));
+        }
+        tracing::debug!(
+            ?timeout,
+            "closing a socket whose peer stopped reading (a write made no progress)"
+        );
+        Poll::Ready(Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the peer did not read for longer than the write stall timeout",
+        )))
     }
 }
 

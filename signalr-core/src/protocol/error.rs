@@ -6,19 +6,14 @@ use super::HubProtocol;
 /// An error in the hub protocol itself (not in argument binding): the connection is closed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProtocolError {
-    /// The record is not valid JSON or MessagePack, or lacks a required field.
+    /// The record is not valid JSON or MessagePack, or lacks a required field. (A record
+    /// over `MaximumReceiveMessageSize` is a [`FrameError::TooLarge`], found before parsing.)
     #[error("invalid {protocol} message: {reason}")]
     Malformed {
         /// The protocol being parsed.
         protocol: HubProtocol,
         /// What was wrong.
         reason: String,
-    },
-    /// A record exceeded `MaximumReceiveMessageSize`.
-    #[error("The maximum message size of {limit}B was exceeded. The message size can be configured in AddHubOptions.")]
-    TooLarge {
-        /// The configured limit in bytes.
-        limit: usize,
     },
 }
 

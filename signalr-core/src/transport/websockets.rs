@@ -180,6 +180,7 @@ async fn write_loop(
     connection: &HttpConnection,
     write_deadline: Duration,
 ) -> End {
+    let mut deadline = WriteDeadline::new(write_deadline);
     let closed = connection.shared.closed.clone();
     loop {
         let data = tokio::select! {
@@ -188,7 +189,7 @@ async fn write_loop(
             () = closed.cancelled() => {
                 // Flush what the application queued before it closed (its Close message).
                 while let Some(data) = outbound.try_recv() {
-                    if write(sink, data, connection, write_deadline).await.is_err() {
+                    if write(sink, data, connection, &mut deadline).await.is_err() {
                         return End::ApplicationDone { code: CloseCode::Error };
                     }
                 }
@@ -200,7 +201,7 @@ async fn write_loop(
                 code: CloseCode::Normal,
             };
         };
-        if write(sink, data, connection, write_deadline).await.is_err() {
+        if write(sink, data, connection, &mut deadline).await.is_err() {
             return End::SocketFailed;
         }
     }
@@ -210,7 +211,7 @@ async fn write(
     sink: &mut SplitSink<Socket, Message>,
     data: Bytes,
     connection: &HttpConnection,
-    write_deadline: Duration,
+    deadline: &mut WriteDeadline,
 ) -> Result<(), ()> {
     let message = match connection.shared.transfer_format() {
         TransferFormat::Binary => Message::Binary(data),
@@ -226,15 +227,59 @@ async fn write(
     // `transport_send_timeout` plus `websocket_close_timeout` to complete. By the first
     // the application gives up on a full queue and queues its Close; the second leaves
     // a peer that reads again the time to read it.
-    match tokio::time::timeout(write_deadline, sink.send(message)).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => {
+    let sent = deadline.bound(sink.send(message)).await;
+    match sent {
+        Some(Ok(())) => Ok(()),
+        Some(Err(e)) => {
             tracing::debug!(error = %e, "WebSocket write failed");
             Err(())
         }
-        Err(_) => {
+        None => {
             tracing::debug!("closing a WebSocket whose peer did not read within the send timeout");
             Err(())
+        }
+    }
+}
+
+/// A bound on how long one write may take, cheap on the hot path: a write that completes
+/// at once touches no timer, and the one timer is set again at most once per stall.
+struct WriteDeadline {
+    limit: Duration,
+    /// Allocated at the first write that has to wait, then kept.
+    timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl WriteDeadline {
+    fn new(limit: Duration) -> Self {
+        WriteDeadline { limit, timer: None }
+    }
+
+    /// Runs `write`; `None` when it did not complete within the limit.
+    async fn bound<F: std::future::Future>(&mut self, write: F) -> Option<F::Output> {
+        let mut write = std::pin::pin!(write);
+        let first = std::future::poll_fn(|cx| {
+            std::task::Poll::Ready(std::future::Future::poll(write.as_mut(), cx))
+        })
+        .await;
+        if let std::task::Poll::Ready(done) = first {
+            return Some(done);
+        }
+        let expires = tokio::time::Instant::now() + self.limit;
+        let timer = self
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(expires)));
+        loop {
+            tokio::select! {
+                biased;
+                done = write.as_mut() => return Some(done),
+                () = timer.as_mut() => {
+                    if tokio::time::Instant::now() >= expires {
+                        return None;
+                    }
+                    // It was set for an earlier write, which completed in time.
+                    timer.as_mut().reset(expires);
+                }
+            }
         }
     }
 }

@@ -1,0 +1,152 @@
+// Soak, run by hand (not in CI): the official client on every transport and both
+// protocols against the release build of examples/chat, for minutes, with clients that
+// are killed (SIGKILL of a worker process: sockets vanish without a close) and stalled
+// (SIGSTOP for longer than the send timeout, then SIGCONT) at random.
+//
+//   cargo build --release --example chat
+//   node tests/node/soak/soak.mjs [connections=1000] [minutes=10]
+//
+// The driver announces a numbered message every 200 ms through `POST /announce`
+// (HubContext); every connection also invokes Add and Echo now and then. At the end it
+// reports: the server's memory with the full set of clients at the start and at the end,
+// its open sockets against the live connections, and whether every connection that stayed
+// connected throughout received every announcement sent while it was connected.
+import { fork, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { readFileSync, readdirSync } from "node:fs";
+import path from "node:path";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const connections = Number(process.argv[2] ?? 1000);
+const minutes = Number(process.argv[3] ?? 10);
+const WORKERS = 10;
+const perWorker = Math.ceil(connections / WORKERS);
+const ANNOUNCE_EVERY_MS = 200;
+
+await main();
+
+function rss(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  return Number(/VmRSS:\s+(\d+)/.exec(status)[1]);
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function main() {
+  const binary = path.resolve(here, "..", "..", "..", "target", "release", "examples", "chat");
+  const server = spawn(binary, ["--listen", "127.0.0.1:0"], { stdio: ["ignore", "pipe", "inherit"] });
+  const url = await new Promise((resolve, reject) => {
+    let output = "";
+    server.stdout.on("data", (chunk) => {
+      output += chunk;
+      const match = /listening on (http:\/\/\S+)/.exec(output);
+      if (match) resolve(match[1]);
+    });
+    server.on("exit", (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  const baselineFds = readdirSync(`/proc/${server.pid}/fd`).length;
+  const baselineRss = rss(server.pid);
+  console.log(`server ${url}, pid ${server.pid}: ${baselineRss} KiB, ${baselineFds} fds before any client`);
+
+  let announced = 0;
+  const workers = new Map();
+  const results = [];
+  let kills = 0;
+  let stalls = 0;
+
+  function startWorker(index) {
+    const worker = fork(path.join(here, "worker.mjs"), [url, String(perWorker), String(index)], { stdio: "inherit" });
+    const entry = { worker, index, ready: false, stalled: false, connected: 0 };
+    worker.on("message", (message) => {
+      if (message.type === "ready") {
+        entry.ready = true;
+        entry.connected = message.connected;
+      } else if (message.type === "report") {
+        results.push(...message.connections);
+        entry.reported = true;
+      }
+    });
+    workers.set(index, entry);
+    return new Promise((resolve) => {
+      const check = setInterval(() => {
+        if (entry.ready) {
+          clearInterval(check);
+          resolve(entry);
+        }
+      }, 50);
+    });
+  }
+
+  await Promise.all(Array.from({ length: WORKERS }, (_, i) => startWorker(i)));
+  await sleep(2000);
+  const fullRss = rss(server.pid);
+  const fullFds = readdirSync(`/proc/${server.pid}/fd`).length;
+  console.log(`${connections} connections: ${fullRss} KiB, ${fullFds} fds`);
+
+  const announcer = setInterval(async () => {
+    announced += 1;
+    try {
+      await fetch(`${url}/announce`, { method: "POST", body: `seq:${announced}` });
+    } catch (error) {
+      console.error(`announce ${announced} failed: ${error.message}`);
+    }
+  }, ANNOUNCE_EVERY_MS);
+
+  const end = Date.now() + minutes * 60_000;
+  let nextWorker = WORKERS;
+  while (Date.now() < end - 60_000) {
+    await sleep(10_000 + Math.random() * 10_000);
+    const alive = [...workers.values()].filter((w) => !w.stalled);
+    const victim = alive[Math.floor(Math.random() * alive.length)];
+    if (Math.random() < 0.5) {
+      // Vanish: no close frame, no FIN until the kernel reaps the process.
+      kills += 1;
+      victim.worker.kill("SIGKILL");
+      workers.delete(victim.index);
+      await startWorker(nextWorker++);
+    } else {
+      // Stall (no reads, no pings), then resume: a short stall must lose nothing; a long
+      // one (past the 30 s client timeout) gets the connections closed, and they reconnect.
+      stalls += 1;
+      victim.stalled = true;
+      victim.worker.kill("SIGSTOP");
+      setTimeout(() => {
+        victim.worker.kill("SIGCONT");
+        victim.stalled = false;
+      }, Math.random() < 0.5 ? 8_000 : 40_000);
+    }
+    console.log(
+      `${new Date().toISOString()} announced ${announced}, kills ${kills}, stalls ${stalls}, server ${rss(server.pid)} KiB, ${readdirSync(`/proc/${server.pid}/fd`).length} fds`,
+    );
+  }
+  await sleep(45_000); // let the last stall resume and everything settle
+  clearInterval(announcer);
+  const lastAnnounced = announced;
+  await sleep(3_000);
+
+  const settledRss = rss(server.pid);
+  const settledFds = readdirSync(`/proc/${server.pid}/fd`).length;
+  for (const entry of workers.values()) entry.worker.send({ type: "report", lastAnnounced });
+  await new Promise((resolve) => {
+    const check = setInterval(() => {
+      if ([...workers.values()].every((w) => w.reported)) {
+        clearInterval(check);
+        resolve();
+      }
+    }, 100);
+  });
+  const live = results.filter((c) => c.connected).length;
+  const steady = results.filter((c) => c.steady);
+  const gaps = steady.filter((c) => c.missing > 0);
+  console.log(`\nafter ${minutes} min: ${lastAnnounced} announcements, ${kills} kills, ${stalls} stalls`);
+  console.log(`server memory: ${fullRss} KiB with ${connections} connections at the start, ${settledRss} KiB at the end (${(((settledRss - fullRss) / fullRss) * 100).toFixed(1)}%)`);
+  console.log(`server fds: ${settledFds} (baseline ${baselineFds} + ${live} live connections = ${baselineFds + live})`);
+  console.log(`connections connected throughout: ${steady.length}; with a missing announcement: ${gaps.length}`);
+  console.log(`connections reconnected or replaced during the run: ${results.length - steady.length}`);
+  for (const entry of workers.values()) entry.worker.kill("SIGTERM");
+  await sleep(1000);
+  const closedFds = readdirSync(`/proc/${server.pid}/fd`).length;
+  console.log(`server fds after every client left: ${closedFds} (baseline ${baselineFds})`);
+  server.kill("SIGTERM");
+  process.exit(gaps.length === 0 ? 0 : 1);
+}
