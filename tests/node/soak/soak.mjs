@@ -23,7 +23,6 @@ const WORKERS = 10;
 const perWorker = Math.ceil(connections / WORKERS);
 const ANNOUNCE_EVERY_MS = 200;
 
-await main();
 
 function rss(pid) {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
@@ -32,9 +31,15 @@ function rss(pid) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+const children = [];
+process.on("exit", () => {
+  for (const child of children) child.kill("SIGKILL");
+});
+
 async function main() {
   const binary = path.resolve(here, "..", "..", "..", "target", "release", "examples", "chat");
   const server = spawn(binary, ["--listen", "127.0.0.1:0"], { stdio: ["ignore", "pipe", "inherit"] });
+  children.push(server);
   const url = await new Promise((resolve, reject) => {
     let output = "";
     server.stdout.on("data", (chunk) => {
@@ -56,6 +61,7 @@ async function main() {
 
   function startWorker(index) {
     const worker = fork(path.join(here, "worker.mjs"), [url, String(perWorker), String(index)], { stdio: "inherit" });
+    children.push(worker);
     const entry = { worker, index, ready: false, stalled: false, connected: 0 };
     worker.on("message", (message) => {
       if (message.type === "ready") {
@@ -140,7 +146,7 @@ async function main() {
   const gaps = steady.filter((c) => c.missing > 0);
   console.log(`\nafter ${minutes} min: ${lastAnnounced} announcements, ${kills} kills, ${stalls} stalls`);
   console.log(`server memory: ${fullRss} KiB with ${connections} connections at the start, ${settledRss} KiB at the end (${(((settledRss - fullRss) / fullRss) * 100).toFixed(1)}%)`);
-  console.log(`server fds: ${settledFds} (baseline ${baselineFds} + ${live} live connections = ${baselineFds + live})`);
+  console.log(`server fds at the end: ${settledFds} for ${live} live connections (${fullFds} for ${connections} at the start; Server-Sent Events and Long Polling also hold their POST connections)`);
   console.log(`connections connected throughout: ${steady.length}; with a missing announcement: ${gaps.length}`);
   console.log(`connections reconnected or replaced during the run: ${results.length - steady.length}`);
   for (const entry of workers.values()) entry.worker.kill("SIGTERM");
@@ -150,3 +156,5 @@ async function main() {
   server.kill("SIGTERM");
   process.exit(gaps.length === 0 ? 0 : 1);
 }
+
+await main();
