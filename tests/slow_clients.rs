@@ -49,12 +49,12 @@ async fn connect(addr: std::net::SocketAddr) -> Ws {
     ws
 }
 
-#[tokio::test]
-async fn a_client_that_stops_reading_is_disconnected_after_the_send_timeout_and_the_others_get_everything(
-) {
+/// A hub with a 4 KiB outgoing queue and a 300 ms send timeout, served on a free port.
+async fn serve(websocket_close_timeout: Duration) -> (HubContext, std::net::SocketAddr) {
     let server = Hub.into_server().transport_options(HttpConnectionOptions {
         transport_max_buffer_size: 4 * 1024,
         transport_send_timeout: Duration::from_millis(300),
+        websocket_close_timeout,
         ..HttpConnectionOptions::default()
     });
     let context = server.context();
@@ -62,6 +62,13 @@ async fn a_client_that_stops_reading_is_disconnected_after_the_send_timeout_and_
     let listener = signalr::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
+    (context, addr)
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_disconnected_after_the_send_timeout_and_the_others_get_everything(
+) {
+    let (context, addr) = serve(Duration::from_secs(5)).await;
 
     let mut reader = connect(addr).await;
     let stuck = connect(addr).await;
@@ -115,18 +122,8 @@ async fn a_client_that_stops_reading_is_disconnected_after_the_send_timeout_and_
 
 #[tokio::test]
 async fn a_client_disconnected_for_not_keeping_up_still_gets_the_close_message_last() {
-    let server = Hub.into_server().transport_options(HttpConnectionOptions {
-        transport_max_buffer_size: 4 * 1024,
-        transport_send_timeout: Duration::from_millis(300),
-        // The client reads again within this: the socket is not yet given up.
-        websocket_close_timeout: Duration::from_secs(2),
-        ..HttpConnectionOptions::default()
-    });
-    let context = server.context();
-    let app = axum::Router::new().route_hub("/hub", server);
-    let listener = signalr::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    // The client reads again within the close timeout: its socket is not yet given up.
+    let (context, addr) = serve(Duration::from_secs(2)).await;
 
     let mut stuck = connect(addr).await;
     let payload = "x".repeat(2_000);
