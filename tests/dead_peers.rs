@@ -160,3 +160,53 @@ async fn a_server_sent_events_peer_that_stops_reading_loses_its_socket_and_its_c
     }
     drop(stream);
 }
+
+#[tokio::test]
+async fn with_the_default_timeouts_both_peers_lose_their_sockets_within_fifteen_seconds() {
+    // Every option and the listener at their defaults: `transport_send_timeout` 10 s,
+    // `websocket_close_timeout` 5 s, `write_stall_timeout` 15 s.
+    let server = Hub.into_server();
+    let context = server.context();
+    let app = axum::Router::new().route_hub("/hub", server);
+    let listener = signalr::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/hub"))
+        .await
+        .unwrap();
+    ws.send(Message::text(JSON_HANDSHAKE)).await.unwrap();
+    assert_eq!(
+        ws.next().await.unwrap().unwrap().into_data().as_ref(),
+        b"{}\x1e"
+    );
+    let token = negotiate(addr).await;
+    let stream = send_request(
+        addr,
+        "GET",
+        &format!("/hub?id={token}"),
+        &[("Accept", "text/event-stream")],
+        b"",
+    )
+    .await;
+    let handshake = request(
+        addr,
+        "POST",
+        &format!("/hub?id={token}"),
+        &[],
+        JSON_HANDSHAKE.as_bytes(),
+    )
+    .await;
+    assert_eq!(handshake.status, 200, "{handshake:?}");
+    wait_for_sockets(addr.port(), 2, Duration::from_secs(3)).await;
+    // Neither client reads from here on.
+    let started = Instant::now();
+    flood(&context).await;
+    let gone = wait_for_sockets(addr.port(), 0, Duration::from_secs(25)).await;
+    let took = started.elapsed().max(gone);
+    assert!(
+        took < Duration::from_secs(22),
+        "the sockets were given up after {took:?}"
+    );
+    drop((ws, stream));
+}
