@@ -142,8 +142,11 @@ impl<'a, D: Dispatch> Session<'a, D> {
         tokio::pin!(timer);
         let result = 'session: loop {
             self.fill_slots(max_parallel);
-            Box::pin(self.drain_backlog()).await;
-            self.fill_slots(max_parallel);
+            if !self.backlog.is_empty() {
+                // Boxed, like invocations: most connections never have a backlog.
+                Box::pin(self.drain_backlog()).await;
+                self.fill_slots(max_parallel);
+            }
             // Handle every complete record; what must wait its turn is parked, so that what
             // must not (client results, cancellation, pings, close) is never held up.
             while !self.backlog.is_full() {
