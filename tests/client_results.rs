@@ -15,6 +15,7 @@ pub trait Asked {
 pub trait Asking {
     async fn who_am_i(&self, cx: &Ctx) -> String;
     async fn ask_me(&self, cx: &Ctx) -> Result<u32, HubError>;
+    async fn tally(&self, items: UploadStream<u32>) -> u32;
 }
 
 struct Hub;
@@ -26,6 +27,13 @@ impl Asking for Hub {
 
     async fn ask_me(&self, cx: &Ctx) -> Result<u32, HubError> {
         Ok(cx.clients().caller().count().await?)
+    }
+
+    async fn tally(&self, items: UploadStream<u32>) -> u32 {
+        items
+            .filter_map(|item| async move { item.ok() })
+            .fold(0, |a, b| async move { a + b })
+            .await
     }
 }
 
@@ -179,4 +187,33 @@ async fn a_hub_method_awaiting_its_callers_result_is_answered_past_40_queued_cal
             "WhoAmI w{i} was answered"
         );
     }
+}
+
+#[tokio::test]
+async fn a_client_result_is_never_taken_for_the_end_of_an_upload_stream() {
+    let (context, mut ws, id) = setup().await;
+    // The official clients number their upload streams from 0.
+    ws.send(Message::text(
+        "{\"type\":1,\"invocationId\":\"t\",\"target\":\"Tally\",\"arguments\":[],\"streamIds\":[\"0\"]}\u{1e}",
+    ))
+    .await
+    .unwrap();
+    let asking = tokio::spawn(async move { context.clients().client(&id).count().await });
+    let invocation = asked_id(&mut ws).await;
+    let answer = format!("{{\"type\":3,\"invocationId\":\"{invocation}\",\"result\":7}}\u{1e}");
+    ws.send(Message::text(answer)).await.unwrap();
+    assert_eq!(asking.await.unwrap().unwrap(), 7);
+    ws.send(Message::text(
+        "{\"type\":2,\"invocationId\":\"0\",\"item\":5}\u{1e}{\"type\":3,\"invocationId\":\"0\"}\u{1e}",
+    ))
+    .await
+    .unwrap();
+    let mut text = String::new();
+    while !text.contains("\"invocationId\":\"t\"") {
+        text.push_str(&ws.next().await.unwrap().unwrap().into_text().unwrap());
+    }
+    assert!(
+        text.contains("{\"type\":3,\"invocationId\":\"t\",\"result\":5}"),
+        "the upload kept its item: {text}"
+    );
 }

@@ -41,7 +41,9 @@ impl PendingResults {
 
     /// Registers a new expected result from `connection_id`.
     pub(crate) fn register(&self, connection_id: Arc<str>) -> Waiting<'_> {
-        let invocation_id = self.next_id.fetch_add(1, Ordering::Relaxed).to_string();
+        // Prefixed: clients number their own upload stream ids, and a Completion must never
+        // be taken for the end of one of them (ids are opaque to clients).
+        let invocation_id = format!("r{}", self.next_id.fetch_add(1, Ordering::Relaxed));
         let (reply_tx, reply) = oneshot::channel();
         self.lock().insert(
             invocation_id.clone(),
