@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod common;
-use common::http::{negotiate, request, send_request};
+use common::http::{negotiate, post, send_request};
 use common::JSON_HANDSHAKE;
 
 use futures_util::{SinkExt, StreamExt};
@@ -69,6 +69,8 @@ async fn wait_for_sockets(port: u16, expected: usize, within: Duration) -> Durat
 const SEND_TIMEOUT: Duration = Duration::from_millis(300);
 const CLOSE_TIMEOUT: Duration = Duration::from_millis(300);
 
+/// A hub with short send and close timeouts and a 4 KiB queue; sockets given up after
+/// `stall_timeout` without progress.
 async fn start(stall_timeout: Duration) -> (HubContext, SocketAddr) {
     let server = Hub.into_server().transport_options(HttpConnectionOptions {
         transport_max_buffer_size: 4 * 1024,
@@ -76,6 +78,13 @@ async fn start(stall_timeout: Duration) -> (HubContext, SocketAddr) {
         websocket_close_timeout: CLOSE_TIMEOUT,
         ..HttpConnectionOptions::default()
     });
+    serve_on(server, stall_timeout).await
+}
+
+async fn serve_on(
+    server: HubServer<impl signalr::hub::HubDispatcher>,
+    stall_timeout: Duration,
+) -> (HubContext, SocketAddr) {
     let context = server.context();
     let app = axum::Router::new().route_hub("/hub", server);
     let listener = signalr::bind("127.0.0.1:0")
@@ -86,6 +95,38 @@ async fn start(stall_timeout: Duration) -> (HubContext, SocketAddr) {
     tokio::spawn(async move { axum::serve(listener, app).await });
     (context, addr)
 }
+
+/// A WebSocket after its JSON handshake (skipNegotiation).
+async fn handshaken_websocket(addr: SocketAddr) -> Ws {
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/hub"))
+        .await
+        .unwrap();
+    ws.send(Message::text(JSON_HANDSHAKE)).await.unwrap();
+    assert_eq!(
+        ws.next().await.unwrap().unwrap().into_data().as_ref(),
+        b"{}\x1e"
+    );
+    ws
+}
+
+/// An event stream request (never read) and its connection's JSON handshake by POST.
+async fn handshaken_event_stream(addr: SocketAddr) -> (String, tokio::net::TcpStream) {
+    let token = negotiate(addr).await;
+    let stream = send_request(
+        addr,
+        "GET",
+        &format!("/hub?id={token}"),
+        &[("Accept", "text/event-stream")],
+        b"",
+    )
+    .await;
+    let handshake = post(addr, &token, JSON_HANDSHAKE.as_bytes()).await;
+    assert_eq!(handshake.status, 200, "{handshake:?}");
+    (token, stream)
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Sends far more than the socket buffers of both ends hold, to a client that reads none.
 async fn flood(context: &HubContext) {
@@ -105,14 +146,7 @@ async fn a_websocket_peer_that_stops_reading_loses_its_socket_within_the_send_ti
     // A stall timeout far longer than the test: the WebSocket transport's own write
     // deadlines must close the socket.
     let (context, addr) = start(Duration::from_secs(600)).await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/hub"))
-        .await
-        .unwrap();
-    ws.send(Message::text(JSON_HANDSHAKE)).await.unwrap();
-    assert_eq!(
-        ws.next().await.unwrap().unwrap().into_data().as_ref(),
-        b"{}\x1e"
-    );
+    let ws = handshaken_websocket(addr).await;
     wait_for_sockets(addr.port(), 1, Duration::from_secs(3)).await;
     // From here on the client reads nothing: its receive window closes.
     flood(&context).await;
@@ -124,31 +158,14 @@ async fn a_websocket_peer_that_stops_reading_loses_its_socket_within_the_send_ti
 #[tokio::test]
 async fn a_server_sent_events_peer_that_stops_reading_loses_its_socket_and_its_connection() {
     let (context, addr) = start(Duration::from_millis(500)).await;
-    let token = negotiate(addr).await;
-    let stream = send_request(
-        addr,
-        "GET",
-        &format!("/hub?id={token}"),
-        &[("Accept", "text/event-stream")],
-        b"",
-    )
-    .await;
-    let handshake = request(
-        addr,
-        "POST",
-        &format!("/hub?id={token}"),
-        &[],
-        JSON_HANDSHAKE.as_bytes(),
-    )
-    .await;
-    assert_eq!(handshake.status, 200, "{handshake:?}");
+    let (token, stream) = handshaken_event_stream(addr).await;
     wait_for_sockets(addr.port(), 1, Duration::from_secs(3)).await;
     // The event stream is never read.
     flood(&context).await;
     wait_for_sockets(addr.port(), 0, Duration::from_secs(5)).await;
     let started = Instant::now();
     loop {
-        let probe = request(addr, "POST", &format!("/hub?id={token}"), &[], b"").await;
+        let probe = post(addr, &token, b"").await;
         if probe.status == 404 {
             break;
         }
@@ -165,39 +182,9 @@ async fn a_server_sent_events_peer_that_stops_reading_loses_its_socket_and_its_c
 async fn with_the_default_timeouts_both_peers_lose_their_sockets_within_fifteen_seconds() {
     // Every option and the listener at their defaults: `transport_send_timeout` 10 s,
     // `websocket_close_timeout` 5 s, `write_stall_timeout` 15 s.
-    let server = Hub.into_server();
-    let context = server.context();
-    let app = axum::Router::new().route_hub("/hub", server);
-    let listener = signalr::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/hub"))
-        .await
-        .unwrap();
-    ws.send(Message::text(JSON_HANDSHAKE)).await.unwrap();
-    assert_eq!(
-        ws.next().await.unwrap().unwrap().into_data().as_ref(),
-        b"{}\x1e"
-    );
-    let token = negotiate(addr).await;
-    let stream = send_request(
-        addr,
-        "GET",
-        &format!("/hub?id={token}"),
-        &[("Accept", "text/event-stream")],
-        b"",
-    )
-    .await;
-    let handshake = request(
-        addr,
-        "POST",
-        &format!("/hub?id={token}"),
-        &[],
-        JSON_HANDSHAKE.as_bytes(),
-    )
-    .await;
-    assert_eq!(handshake.status, 200, "{handshake:?}");
+    let (context, addr) = serve_on(Hub.into_server(), signalr::DEFAULT_WRITE_STALL_TIMEOUT).await;
+    let ws = handshaken_websocket(addr).await;
+    let (_token, stream) = handshaken_event_stream(addr).await;
     wait_for_sockets(addr.port(), 2, Duration::from_secs(3)).await;
     // Neither client reads from here on.
     let started = Instant::now();

@@ -5,7 +5,7 @@
 
 mod common;
 use common::http::{
-    find, negotiate, request, send_request, serve, start, websocket_upgrade, HttpResponse,
+    find, negotiate, post, request, send_request, serve, start, websocket_upgrade, HttpResponse,
     HttpStream,
 };
 use common::{invocation, msgpack_invocation, JSON_HANDSHAKE, MSGPACK_HANDSHAKE};
@@ -61,11 +61,6 @@ fn transport(change: impl FnOnce(&mut HttpConnectionOptions)) -> HttpConnectionO
     let mut options = HttpConnectionOptions::default();
     change(&mut options);
     options
-}
-
-/// `POST /hub?id={token}` with `body`.
-async fn post(addr: SocketAddr, token: &str, body: &[u8]) -> HttpResponse {
-    request(addr, "POST", &format!("/hub?id={token}"), &[], body).await
 }
 
 /// POSTs `body` and asserts the 200.

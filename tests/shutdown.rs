@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod common;
-use common::http::{negotiate, request, send_request, start, HttpStream};
+use common::http::{negotiate, post, request, send_request, start, HttpStream};
 use common::JSON_HANDSHAKE;
 
 use futures_util::{SinkExt, StreamExt};
@@ -72,14 +72,7 @@ async fn event_stream(addr: SocketAddr) -> HttpStream {
     .await;
     assert_eq!(stream.status, 200);
     assert_eq!(stream.next_piece().await.unwrap(), b":\r\n");
-    let sent = request(
-        addr,
-        "POST",
-        &format!("/hub?id={token}"),
-        &[],
-        JSON_HANDSHAKE.as_bytes(),
-    )
-    .await;
+    let sent = post(addr, &token, JSON_HANDSHAKE.as_bytes()).await;
     assert_eq!(sent.status, 200);
     let handshake = stream.next_piece().await.unwrap();
     assert_eq!(handshake, b"data: {}\x1e\r\n\r\n");
@@ -95,14 +88,7 @@ async fn long_poll(addr: SocketAddr) -> tokio::net::TcpStream {
             .status,
         200
     );
-    let sent = request(
-        addr,
-        "POST",
-        &format!("/hub?id={token}"),
-        &[],
-        JSON_HANDSHAKE.as_bytes(),
-    )
-    .await;
+    let sent = post(addr, &token, JSON_HANDSHAKE.as_bytes()).await;
     assert_eq!(sent.status, 200);
     let handshake = request(addr, "GET", &format!("/hub?id={token}"), &[], b"").await;
     assert_eq!(handshake.text(), "{}\x1e");

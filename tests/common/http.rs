@@ -332,3 +332,8 @@ pub(crate) async fn websocket_upgrade(addr: SocketAddr, query: &str) -> HttpStre
 pub(crate) async fn http(addr: SocketAddr, method: &str, target: &str) -> HttpResponse {
     request(addr, method, target, &[], b"").await
 }
+
+/// `POST /hub?id={token}` with `body`: a send of the SSE and Long Polling transports.
+pub(crate) async fn post(addr: SocketAddr, token: &str, body: &[u8]) -> HttpResponse {
+    request(addr, "POST", &format!("/hub?id={token}"), &[], body).await
+}
