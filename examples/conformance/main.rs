@@ -74,6 +74,10 @@ fn app() -> axum::Router {
         transports: Transports::SERVER_SENT_EVENTS | Transports::LONG_POLLING,
         ..HttpConnectionOptions::default()
     };
+    let stateful = HttpConnectionOptions {
+        allow_stateful_reconnects: true,
+        ..HttpConnectionOptions::default()
+    };
     axum::Router::new()
         .route("/generatejwttoken", get(http::generate_jwt_token))
         .route("/clientresult/{id}", get(http::client_result))
@@ -87,6 +91,13 @@ fn app() -> axum::Router {
                 .transport_options(no_websockets),
         )
         .route_hub("/testhub-nodetailederrors", Tests.into_server())
+        .route_hub(
+            "/testhub-stateful",
+            Tests
+                .into_server()
+                .enable_detailed_errors(true)
+                .transport_options(stateful),
+        )
         .route_hub(
             "/uncreatable",
             NeverCreated.into_server().enable_detailed_errors(true),

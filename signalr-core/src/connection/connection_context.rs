@@ -4,7 +4,7 @@ use super::outbound::OutboundSender;
 use super::pipe::PipeReceiver;
 use super::shared::ConnectionShared;
 use super::transport_type::TransportType;
-use crate::protocol::TransferFormat;
+use crate::protocol::{HubProtocol, TransferFormat};
 use axum::http::request::Parts;
 use bytes::Bytes;
 use std::sync::atomic::Ordering;
@@ -119,6 +119,24 @@ impl ConnectionContext {
         self.shared
             .binary
             .store(format == TransferFormat::Binary, Ordering::Relaxed);
+        true
+    }
+
+    /// Turns on stateful reconnect (protocol.md §6) if negotiate granted it and the
+    /// transport is WebSockets, the only one that reconnects: from now on every record
+    /// sent through [`sender`](Self::sender) except pings, Acks and the Close is numbered
+    /// and kept until the client acknowledges it, senders wait while more than
+    /// `buffer_size` bytes are unacknowledged, and a WebSocket that drops without a close
+    /// leaves the connection waiting (up to `disconnect_timeout`) for a new one that
+    /// resumes it with a replay, starting with a Sequence record in `protocol`.
+    ///
+    /// Returns whether it is on.
+    pub fn enable_stateful_reconnect(&self, protocol: HubProtocol, buffer_size: usize) -> bool {
+        if !self.shared.stateful_reconnect || self.transport != TransportType::WebSockets {
+            return false;
+        }
+        self.sender.keep_for_replay(protocol, buffer_size);
+        self.shared.resumable.store(true, Ordering::Release);
         true
     }
 

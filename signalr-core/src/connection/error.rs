@@ -21,4 +21,6 @@ pub(crate) enum ClaimError {
     TransportChanged,
     /// The same transport is already connected.
     AlreadyConnected,
+    /// The connection was disposed while the request waited to take it over.
+    Disposed,
 }

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 /// 16 random bytes, base64url without padding (22 characters), as the .NET server does.
 pub(crate) fn new_connection_id() -> Arc<str> {
@@ -36,8 +37,14 @@ struct State {
     transport: Option<TransportType>,
     pipes: Option<Pipes>,
     /// When the connection last stopped having an active transport request (Long
-    /// Polling between polls); `None` while one is active.
+    /// Polling between polls, a stateful WebSocket between sockets); `None` while one
+    /// is active.
     idle_since: Option<Instant>,
+    /// Stateful reconnect: the outgoing pipe while no WebSocket holds the connection.
+    parked: Option<PipeReceiver>,
+    /// Stateful reconnect: ends the WebSocket holding the connection, so that a new one
+    /// can take over.
+    holder: Option<CancellationToken>,
 }
 
 /// One connection as the transports see it.
@@ -62,21 +69,44 @@ pub(crate) struct Claimed {
     pub(crate) outbound_rx: PipeReceiver,
     /// The application side, to hand to the connection handler.
     pub(crate) application: ConnectionContext,
+    /// With stateful reconnect negotiated: fires when a new WebSocket takes over.
+    pub(crate) superseded: Option<CancellationToken>,
+}
+
+/// What a reconnecting WebSocket gets when it takes a connection over.
+#[derive(Debug)]
+pub(crate) struct TakenOver {
+    /// The bytes the application writes, starting with the replay.
+    pub(crate) outbound_rx: PipeReceiver,
+    /// Fires when a newer WebSocket takes over in turn.
+    pub(crate) superseded: CancellationToken,
 }
 
 impl HttpConnection {
     /// A connection with the pipes `options` size; `token` is the secret that addresses it.
-    pub(crate) fn new(id: Arc<str>, token: Arc<str>, options: &HttpConnectionOptions) -> Self {
+    /// With `stateful_reconnect`, negotiate granted it.
+    pub(crate) fn new(
+        id: Arc<str>,
+        token: Arc<str>,
+        options: &HttpConnectionOptions,
+        stateful_reconnect: bool,
+    ) -> Self {
         let (inbound_tx, inbound_rx) = pipe(options.application_max_buffer_size);
         let (outbound_tx, outbound_rx) = pipe(options.transport_max_buffer_size);
         HttpConnection {
-            shared: Arc::new(ConnectionShared::new(id, options.transport_send_timeout)),
+            shared: Arc::new(ConnectionShared::new(
+                id,
+                options.transport_send_timeout,
+                stateful_reconnect,
+            )),
             token,
             created: Instant::now(),
             inbound_tx,
             state: Mutex::new(State {
                 transport: None,
                 idle_since: None,
+                parked: None,
+                holder: None,
                 pipes: Some(Pipes {
                     inbound_rx,
                     outbound_tx,
@@ -108,6 +138,10 @@ impl HttpConnection {
         }
         let pipes = state.pipes.take().ok_or(ClaimError::AlreadyConnected)?;
         state.transport = Some(transport);
+        let superseded = (self.shared.stateful_reconnect && transport == TransportType::WebSockets)
+            .then(CancellationToken::new);
+        state.holder = superseded.clone();
+        drop(state);
         self.activity.notify_waiters();
         let sender = OutboundSender::new(pipes.outbound_tx, self.shared.clone());
         Ok(Claimed {
@@ -119,7 +153,64 @@ impl HttpConnection {
                 request,
                 transport,
             ),
+            superseded,
         })
+    }
+
+    /// Stateful reconnect: the WebSocket holding the connection is gone without a close.
+    /// The connection keeps its state and waits for a new WebSocket (the inactivity
+    /// watchdog disposes it after `disconnect_timeout`).
+    pub(crate) fn park(&self, mut outbound_rx: PipeReceiver) {
+        outbound_rx.detach();
+        let mut state = self.lock();
+        state.parked = Some(outbound_rx);
+        state.holder = None;
+        state.idle_since = Some(Instant::now());
+        drop(state);
+        self.activity.notify_waiters();
+    }
+
+    /// Stateful reconnect: a new WebSocket with the same token takes the connection
+    /// over. A WebSocket still holding it (the server has not yet noticed it is dead) is
+    /// told to end and given `wait` to hand the connection back.
+    pub(crate) async fn take_over(&self, wait: Duration) -> Result<TakenOver, ClaimError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let changed = self.activity.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            {
+                let mut state = self.lock();
+                if self.shared.closed.is_cancelled() {
+                    return Err(ClaimError::Disposed);
+                }
+                if state.transport != Some(TransportType::WebSockets) {
+                    return Err(ClaimError::TransportChanged);
+                }
+                if !self.shared.is_resumable() {
+                    return Err(ClaimError::AlreadyConnected);
+                }
+                if let Some(mut outbound_rx) = state.parked.take() {
+                    outbound_rx.resume();
+                    let superseded = CancellationToken::new();
+                    state.holder = Some(superseded.clone());
+                    state.idle_since = None;
+                    drop(state);
+                    self.activity.notify_waiters();
+                    return Ok(TakenOver {
+                        outbound_rx,
+                        superseded,
+                    });
+                }
+                match &state.holder {
+                    Some(holder) => holder.cancel(),
+                    None => return Err(ClaimError::AlreadyConnected),
+                }
+            }
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                return Err(ClaimError::AlreadyConnected);
+            }
+        }
     }
 
     /// Starts a POST send; `None` while another one is in progress. The send ends when

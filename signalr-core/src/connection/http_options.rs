@@ -39,6 +39,13 @@ pub struct HttpConnectionOptions {
     /// answers `503` with a reason past it, so a flood of negotiate requests cannot grow
     /// the table without bound. Default: 10 000.
     pub maximum_unclaimed_connections: usize,
+    /// Whether clients may use stateful reconnect (`AllowStatefulReconnects`): negotiate
+    /// then grants it to a client that asks (`withStatefulReconnect()`), and a WebSocket
+    /// of such a connection that drops without a close handshake leaves the connection
+    /// waiting up to `disconnect_timeout` for the client's next WebSocket, which resumes
+    /// it (same connection id, groups, user and items) after a replay of every message
+    /// the other side did not acknowledge. Default: `false`, as .NET.
+    pub allow_stateful_reconnects: bool,
 }
 
 impl Default for HttpConnectionOptions {
@@ -55,6 +62,7 @@ impl Default for HttpConnectionOptions {
             long_poll_timeout: Duration::from_secs(90),
             maximum_send_body_size: 1 << 20,
             maximum_unclaimed_connections: 10_000,
+            allow_stateful_reconnects: false,
         }
     }
 }

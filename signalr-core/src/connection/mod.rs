@@ -12,6 +12,7 @@ mod http_connection;
 mod http_options;
 mod outbound;
 mod pipe;
+mod replay;
 mod shared;
 mod shutdown;
 mod table;

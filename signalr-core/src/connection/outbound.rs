@@ -1,7 +1,7 @@
 //! [`OutboundSender`]: the handle that queues bytes for a connection's transport.
 
 use super::error::QueueError;
-use super::pipe::{PipeSender, TrySendError};
+use super::pipe::{PipeSender, Sequencing, TrySendError};
 use super::shared::ConnectionShared;
 use bytes::Bytes;
 use std::sync::Arc;
@@ -34,6 +34,31 @@ impl OutboundSender {
             TrySendError::Full => QueueError::Full,
             TrySendError::Closed => QueueError::Closed,
         })
+    }
+
+    /// Queues a record that is not part of the stateful-reconnect sequence (a Ping, an
+    /// Ack) if there is room now; with stateful reconnect on, it is not kept for a
+    /// replay, and it is dropped while no transport holds the connection.
+    pub fn try_send_unsequenced(&self, data: Bytes) -> Result<(), QueueError> {
+        self.shared.note_write();
+        self.tx
+            .try_send_sequenced(data, Sequencing::Unsequenced)
+            .map_err(|(e, _)| match e {
+                TrySendError::Full => QueueError::Full,
+                TrySendError::Closed => QueueError::Closed,
+            })
+    }
+
+    /// Turns stateful reconnect on for the connection (see
+    /// [`ConnectionContext::enable_stateful_reconnect`](super::ConnectionContext::enable_stateful_reconnect)).
+    pub(crate) fn keep_for_replay(&self, protocol: crate::protocol::HubProtocol, limit: usize) {
+        self.tx.keep_for_replay(protocol, limit);
+    }
+
+    /// With stateful reconnect on: the client processed every sequenced record up to
+    /// number `sequence_id` (an Ack), so they need not be kept for a replay any more.
+    pub fn acknowledge(&self, sequence_id: u64) {
+        self.tx.acknowledge(sequence_id);
     }
 
     /// Queues the last message of the connection (its Close message) even when the queue

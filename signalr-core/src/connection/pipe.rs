@@ -5,6 +5,8 @@
 //! burst), where a `tokio::sync::mpsc` channel allocates a 32-slot block and padded
 //! state up front (about 1.5 KB per channel).
 
+use super::replay::Replay;
+use crate::protocol::HubProtocol;
 use bytes::Bytes;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,6 +23,9 @@ struct State {
     bytes: usize,
     /// No more items will be accepted (every sender or the receiver is gone).
     closed: bool,
+    /// With stateful reconnect, the sent records kept for a replay (boxed: most
+    /// connections have none).
+    replay: Option<Box<Replay>>,
 }
 
 #[derive(Debug)]
@@ -76,6 +81,7 @@ pub(crate) fn pipe(capacity: usize) -> (PipeSender, PipeReceiver) {
             queue: VecDeque::new(),
             bytes: 0,
             closed: false,
+            replay: None,
         }),
         capacity: capacity.max(1),
         senders: AtomicUsize::new(1),
@@ -90,12 +96,37 @@ pub(crate) fn pipe(capacity: usize) -> (PipeSender, PipeReceiver) {
     )
 }
 
+/// Whether a chunk counts in the stateful-reconnect sequence (protocol.md §6): hub
+/// messages do; pings, acknowledgements and the Close do not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sequencing {
+    /// Numbered, kept until acknowledged, replayed after a reconnect.
+    Sequenced,
+    /// Sent once, on the transport of the moment (dropped while there is none).
+    Unsequenced,
+}
+
 impl State {
-    fn has_room_for(&self, chunk: &Bytes, capacity: usize) -> bool {
-        self.queue.is_empty() || self.bytes + chunk.len() <= capacity
+    fn has_room_for(&self, chunk: &Bytes, capacity: usize, sequencing: Sequencing) -> bool {
+        let queue_room = self.queue.is_empty() || self.bytes + chunk.len() <= capacity;
+        match (&self.replay, sequencing) {
+            (None, _) => queue_room,
+            (Some(replay), Sequencing::Sequenced) => {
+                replay.has_room() && (replay.is_detached() || queue_room)
+            }
+            (Some(replay), Sequencing::Unsequenced) => replay.is_detached() || queue_room,
+        }
     }
 
-    fn push(&mut self, chunk: Bytes) {
+    fn push(&mut self, chunk: Bytes, sequencing: Sequencing) {
+        if let Some(replay) = &mut self.replay {
+            if sequencing == Sequencing::Sequenced {
+                replay.keep(chunk.clone());
+            }
+            if replay.is_detached() {
+                return;
+            }
+        }
         self.bytes += chunk.len();
         self.queue.push_back(chunk);
     }
@@ -110,27 +141,38 @@ impl PipeSender {
     /// Like [`try_send`](Self::try_send), handing the chunk back when it was not queued
     /// (so a caller that will wait for room needs no copy of it).
     pub(crate) fn try_send_returning(&self, chunk: Bytes) -> Result<(), (TrySendError, Bytes)> {
+        self.try_send_sequenced(chunk, Sequencing::Sequenced)
+    }
+
+    /// Like [`try_send_returning`](Self::try_send_returning), saying whether the chunk
+    /// counts in the stateful-reconnect sequence.
+    pub(crate) fn try_send_sequenced(
+        &self,
+        chunk: Bytes,
+        sequencing: Sequencing,
+    ) -> Result<(), (TrySendError, Bytes)> {
         let mut state = self.shared.lock();
         if state.closed {
             return Err((TrySendError::Closed, chunk));
         }
-        if !state.has_room_for(&chunk, self.shared.capacity) {
+        if !state.has_room_for(&chunk, self.shared.capacity, sequencing) {
             return Err((TrySendError::Full, chunk));
         }
-        state.push(chunk);
+        state.push(chunk, sequencing);
         drop(state);
         self.shared.readable.notify_one();
         Ok(())
     }
 
     /// Queues `chunk` even when the pipe is full (for a connection's last message, which
-    /// must not be lost to a full queue); fails only once the receiver is gone.
+    /// must not be lost to a full queue, and is not sequenced); fails only once the
+    /// receiver is gone.
     pub(crate) fn push_past_capacity(&self, chunk: Bytes) -> Result<(), TrySendError> {
         let mut state = self.shared.lock();
         if state.closed {
             return Err(TrySendError::Closed);
         }
-        state.push(chunk);
+        state.push(chunk, Sequencing::Unsequenced);
         drop(state);
         self.shared.readable.notify_one();
         Ok(())
@@ -147,14 +189,34 @@ impl PipeSender {
                 if state.closed {
                     return Err(chunk);
                 }
-                if state.has_room_for(&chunk, self.shared.capacity) {
-                    state.push(chunk);
+                if state.has_room_for(&chunk, self.shared.capacity, Sequencing::Sequenced) {
+                    state.push(chunk, Sequencing::Sequenced);
                     drop(state);
                     self.shared.readable.notify_one();
                     return Ok(());
                 }
             }
             room.await;
+        }
+    }
+
+    /// Turns on stateful reconnect: from now on sequenced chunks are kept until
+    /// [`acknowledge`](Self::acknowledge)d, and senders wait while more than `limit`
+    /// bytes are unacknowledged.
+    pub(crate) fn keep_for_replay(&self, protocol: HubProtocol, limit: usize) {
+        self.shared.lock().replay = Some(Box::new(Replay::new(protocol, limit)));
+    }
+
+    /// The client processed every sequenced chunk up to number `id`.
+    pub(crate) fn acknowledge(&self, id: u64) {
+        let freed = self
+            .shared
+            .lock()
+            .replay
+            .as_mut()
+            .is_some_and(|replay| replay.acknowledge(id));
+        if freed {
+            self.shared.writable.notify_waiters();
         }
     }
 
@@ -217,6 +279,42 @@ impl PipeReceiver {
     /// The next chunk if one is queued now.
     pub(crate) fn try_recv(&mut self) -> Option<Bytes> {
         self.pop().ok().flatten()
+    }
+
+    /// The transport is gone, for now: what it did not write is dropped (the sequenced
+    /// part is in the replay buffer), and until [`resume`](Self::resume) sequenced chunks
+    /// are only kept and the others dropped.
+    pub(crate) fn detach(&mut self) {
+        let mut state = self.shared.lock();
+        let Some(replay) = &mut state.replay else {
+            return;
+        };
+        replay.detach();
+        state.queue = VecDeque::new();
+        state.bytes = 0;
+        drop(state);
+        self.shared.writable.notify_waiters();
+    }
+
+    /// A new transport took over: queues the Sequence record and every unacknowledged
+    /// chunk, ahead of anything sent from now on.
+    pub(crate) fn resume(&mut self) {
+        let mut state = self.shared.lock();
+        let State {
+            queue,
+            bytes,
+            replay,
+            ..
+        } = &mut *state;
+        let Some(replay) = replay else {
+            return;
+        };
+        for chunk in replay.resume() {
+            *bytes += chunk.len();
+            queue.push_back(chunk);
+        }
+        drop(state);
+        self.shared.readable.notify_one();
     }
 }
 

@@ -23,6 +23,12 @@ pub(crate) struct ConnectionShared {
     pub(crate) connection_id: Arc<str>,
     /// How long a write may wait for room before the connection is given up.
     pub(crate) send_timeout: Duration,
+    /// Whether negotiate granted stateful reconnect (the application still decides, at
+    /// its handshake, whether to use it).
+    pub(crate) stateful_reconnect: bool,
+    /// Whether the application turned stateful reconnect on: a WebSocket that drops then
+    /// leaves the connection waiting for a new one.
+    pub(crate) resumable: AtomicBool,
     /// Whether the application writes binary data (set before the handshake response).
     pub(crate) binary: AtomicBool,
     /// When the application last queued bytes, in milliseconds since [`epoch`]: keep-alive
@@ -36,10 +42,16 @@ pub(crate) struct ConnectionShared {
 }
 
 impl ConnectionShared {
-    pub(crate) fn new(connection_id: Arc<str>, send_timeout: Duration) -> Self {
+    pub(crate) fn new(
+        connection_id: Arc<str>,
+        send_timeout: Duration,
+        stateful_reconnect: bool,
+    ) -> Self {
         ConnectionShared {
             connection_id,
             send_timeout,
+            stateful_reconnect,
+            resumable: AtomicBool::new(false),
             binary: AtomicBool::new(false),
             last_write: AtomicU64::new(millis_since_epoch(Instant::now())),
             closed: CancellationToken::new(),
@@ -56,6 +68,11 @@ impl ConnectionShared {
     /// When the application last queued bytes (to the millisecond).
     pub(crate) fn last_write(&self) -> Instant {
         epoch() + Duration::from_millis(self.last_write.load(Ordering::Relaxed))
+    }
+
+    /// Whether a dropped transport leaves the connection waiting for a new one.
+    pub(crate) fn is_resumable(&self) -> bool {
+        self.resumable.load(Ordering::Acquire) && !self.closed.is_cancelled()
     }
 
     pub(crate) fn transfer_format(&self) -> TransferFormat {

@@ -3,7 +3,7 @@
 
 use crate::connection::{
     is_shutting_down, new_connection_id, stopping, ConnectionTable, HttpConnection,
-    HttpConnectionOptions,
+    HttpConnectionOptions, PipeReceiver,
 };
 use crate::transport::long_polling::LongPoll;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -61,10 +61,12 @@ pub(crate) enum Refused {
 impl Connections {
     /// Creates a connection, unless `maximum_unclaimed_connections` already wait for
     /// their transport. With `negotiate_version` 0 the token is the id.
+    /// With `stateful_reconnect`, negotiate granted it.
     pub(crate) fn create(
         self: &Arc<Self>,
         negotiate_version: u32,
         options: &HttpConnectionOptions,
+        stateful_reconnect: bool,
     ) -> Result<Arc<EndpointConnection>, Refused> {
         if is_shutting_down() {
             return Err(Refused::ShuttingDown);
@@ -94,7 +96,7 @@ impl Connections {
             new_connection_id()
         };
         let connection = Arc::new(EndpointConnection {
-            http: HttpConnection::new(id, token.clone(), options),
+            http: HttpConnection::new(id, token.clone(), options, stateful_reconnect),
             long_poll: OnceLock::new(),
             unclaimed: AtomicBool::new(true),
         });
@@ -105,6 +107,18 @@ impl Connections {
             options.disconnect_timeout,
         );
         Ok(connection)
+    }
+
+    /// Stateful reconnect: `connection` lost its WebSocket and waits for the next one,
+    /// for at most `disconnect_timeout`.
+    pub(crate) fn park(
+        self: &Arc<Self>,
+        connection: &Arc<EndpointConnection>,
+        outbound_rx: PipeReceiver,
+        disconnect_timeout: std::time::Duration,
+    ) {
+        connection.park(outbound_rx);
+        super::inactivity::watch(Arc::downgrade(self), connection.clone(), disconnect_timeout);
     }
 
     /// A transport claimed `connection`: it no longer counts as waiting for one.

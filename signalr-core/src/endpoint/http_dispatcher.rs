@@ -187,6 +187,7 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
                 "Cannot change transports mid-connection",
             ),
             ClaimError::AlreadyConnected => text(StatusCode::CONFLICT, ""),
+            ClaimError::Disposed => text(StatusCode::NOT_FOUND, "No Connection with that ID"),
         }
     }
 
@@ -219,7 +220,7 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
         let connection = match (&token, transport) {
             // skipNegotiation: a brand-new connection, id doubling as token.
             (None, TransportType::WebSockets) => {
-                match self.inner.connections.create(0, &self.inner.options) {
+                match self.inner.connections.create(0, &self.inner.options, false) {
                     Ok(connection) => connection,
                     Err(refused) => return refusal(refused),
                 }
@@ -230,18 +231,21 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
             },
         };
         match (upgrade, transport) {
-            (Some(upgrade), _) => self.connect_websocket(upgrade, connection, parts),
+            (Some(upgrade), _) => self.connect_websocket(upgrade, connection, parts).await,
             (None, TransportType::ServerSentEvents) => self.connect_sse(connection, parts),
             (None, _) => self.long_poll(connection, parts).await,
         }
     }
 
-    fn connect_websocket(
+    async fn connect_websocket(
         &self,
         upgrade: websockets::Upgrade,
         connection: Arc<EndpointConnection>,
         parts: Parts,
     ) -> Response {
+        if connection.transport() == Some(TransportType::WebSockets) {
+            return self.reconnect_websocket(upgrade, connection).await;
+        }
         let claimed = match connection.claim(TransportType::WebSockets, parts) {
             Ok(claimed) => claimed,
             Err(error) => return Self::refused(error),
@@ -249,20 +253,89 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
         self.inner.connections.claimed(&connection);
         let response = upgrade.response();
         let this = self.clone();
-        let options = &self.inner.options;
-        let max_message_size = options.websocket_max_message_size;
-        let close_timeout = options.websocket_close_timeout;
+        let max_message_size = self.inner.options.websocket_max_message_size;
         tokio::spawn(async move {
             match upgrade.socket(max_message_size).await {
                 Some(socket) => {
                     this.start_application(&connection, claimed.application);
-                    websockets::run(socket, &connection, claimed.outbound_rx, close_timeout).await;
+                    let outbound = claimed.outbound_rx;
+                    this.carry(socket, connection, outbound, claimed.superseded)
+                        .await;
                 }
-                None => tracing::debug!("the WebSocket upgrade did not complete"),
+                None => {
+                    tracing::debug!("the WebSocket upgrade did not complete");
+                    this.inner.connections.remove(&connection.token);
+                }
             }
-            this.inner.connections.remove(&connection.token);
         });
         response
+    }
+
+    /// Stateful reconnect: a new WebSocket for a connection that has (or had) one. It
+    /// takes the connection over, replaying what the client has not acknowledged; the
+    /// application goes on as if nothing happened.
+    async fn reconnect_websocket(
+        &self,
+        upgrade: websockets::Upgrade,
+        connection: Arc<EndpointConnection>,
+    ) -> Response {
+        let wait = self.inner.options.websocket_close_timeout;
+        let taken = match connection.take_over(wait).await {
+            Ok(taken) => taken,
+            Err(error) => return Self::refused(error),
+        };
+        let response = upgrade.response();
+        let this = self.clone();
+        let max_message_size = self.inner.options.websocket_max_message_size;
+        tokio::spawn(async move {
+            match upgrade.socket(max_message_size).await {
+                Some(socket) => {
+                    tracing::debug!("a stateful connection resumed on a new WebSocket");
+                    this.carry(
+                        socket,
+                        connection,
+                        taken.outbound_rx,
+                        Some(taken.superseded),
+                    )
+                    .await;
+                }
+                None => {
+                    let timeout = this.inner.options.disconnect_timeout;
+                    this.inner
+                        .connections
+                        .park(&connection, taken.outbound_rx, timeout);
+                }
+            }
+        });
+        response
+    }
+
+    /// Runs one WebSocket of a connection; when it ends, so does the connection, unless
+    /// it waits for the next WebSocket (stateful reconnect).
+    async fn carry(
+        &self,
+        socket: websockets::Socket,
+        connection: Arc<EndpointConnection>,
+        outbound: crate::connection::PipeReceiver,
+        superseded: Option<tokio_util::sync::CancellationToken>,
+    ) {
+        let options = &self.inner.options;
+        let ended = websockets::run(
+            socket,
+            &connection,
+            outbound,
+            options.websocket_close_timeout,
+            superseded,
+        )
+        .await;
+        match ended {
+            websockets::Ended::Closed => self.inner.connections.remove(&connection.token),
+            websockets::Ended::Dropped(outbound) => {
+                self.inner
+                    .connections
+                    .park(&connection, outbound, options.disconnect_timeout);
+            }
+        }
     }
 
     fn connect_sse(&self, connection: Arc<EndpointConnection>, parts: Parts) -> Response {

@@ -85,12 +85,16 @@ pub(crate) fn negotiate(
         ));
     }
     let version = version.clamp(0, i64::from(MAX_NEGOTIATE_VERSION)) as u32;
-    let connection = match connections.create(version, options) {
+    // Granted only when the endpoint allows it and the client asks (the JS client refuses
+    // a server that offers it unasked).
+    let stateful_reconnect = options.allow_stateful_reconnects
+        && query_param(query, "useStatefulReconnect").is_some_and(|v| v == "true");
+    let connection = match connections.create(version, options, stateful_reconnect) {
         Ok(connection) => connection,
         Err(refused) => return refusal(refused),
     };
     let response = NegotiateResponse {
-        use_stateful_reconnect: false,
+        use_stateful_reconnect: stateful_reconnect,
         negotiate_version: version,
         connection_id: &connection.shared.connection_id,
         connection_token: (version >= 1).then_some(&*connection.token),

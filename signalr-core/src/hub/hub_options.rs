@@ -51,6 +51,12 @@ pub struct HubOptions {
     /// How long a client result may take before it fails with a timeout; `None` waits
     /// until the client answers or disconnects (as .NET does). Default: `None`.
     pub client_result_timeout: Option<Duration>,
+    /// With stateful reconnect (allowed by the endpoint's
+    /// `HttpConnectionOptions::allow_stateful_reconnects`, asked for by the client), the
+    /// bytes of sent messages kept for a replay until the client acknowledges them;
+    /// past it, sending waits for acknowledgements (`StatefulReconnectBufferSize`).
+    /// Default: 100 000.
+    pub stateful_reconnect_buffer_size: usize,
     /// Filters around every invocation and lifecycle event, outermost first. Share one
     /// `HubOptions` between hubs for global filters; `HubServer::add_filter` appends
     /// hub-specific ones after them.
@@ -96,6 +102,7 @@ impl Default for HubOptions {
             enable_detailed_errors: false,
             supported_protocols: HubProtocol::ALL.to_vec(),
             client_result_timeout: None,
+            stateful_reconnect_buffer_size: 100_000,
             shutdown_timeout: Duration::from_secs(5),
             maximum_streams_per_client: 100,
             maximum_uploads_per_client: 100,

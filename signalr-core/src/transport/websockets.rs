@@ -21,6 +21,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
+use tokio_util::sync::CancellationToken;
 
 /// Read buffer per WebSocket: small, so idle connections stay cheap (larger messages
 /// still arrive whole; they take more reads).
@@ -29,7 +30,7 @@ const READ_BUFFER_SIZE: usize = 2 * 1024;
 /// A close frame with 1000 (Normal Closure), as a server writes it (unmasked).
 const NORMAL_CLOSE_FRAME: [u8; 4] = [0x88, 0x02, 0x03, 0xe8];
 
-type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+pub(crate) type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 
 /// A WebSocket upgrade request, accepted: the 101 response to send and the pending socket.
 pub(crate) struct Upgrade {
@@ -95,13 +96,24 @@ impl Upgrade {
     }
 }
 
-/// Pumps bytes between `socket` and the connection until either side ends.
+/// How a WebSocket's run ended.
+pub(crate) enum Ended {
+    /// The connection is over: closed by either side, or its socket failed.
+    Closed,
+    /// Stateful reconnect: the socket dropped (or a new one took over) and the
+    /// connection waits for its next WebSocket, with its outgoing pipe.
+    Dropped(PipeReceiver),
+}
+
+/// Pumps bytes between `socket` and the connection until either side ends, or until
+/// `superseded` fires (a reconnecting WebSocket takes the connection over).
 pub(crate) async fn run(
     socket: Socket,
     connection: &HttpConnection,
     mut outbound: PipeReceiver,
     close_timeout: Duration,
-) {
+    superseded: Option<CancellationToken>,
+) -> Ended {
     let (mut sink, mut stream) = socket.split();
     let write_deadline = connection.shared.send_timeout.saturating_add(close_timeout);
     let inbound = connection.inbound_tx.clone();
@@ -109,8 +121,16 @@ pub(crate) async fn run(
     let reason = tokio::select! {
         reason = read_loop(&mut stream, inbound) => reason,
         reason = write_loop(&mut sink, &mut outbound, connection, write_deadline) => reason,
+        () = fired(superseded.as_ref()) => End::Superseded,
     };
     match reason {
+        // A drop without a close handshake is what stateful reconnect is for (a close
+        // frame, from either side, ends the connection for good).
+        End::SocketFailed | End::Superseded if connection.shared.is_resumable() => {
+            tracing::debug!("a stateful connection lost its WebSocket; waiting for the next one");
+            return Ended::Dropped(outbound);
+        }
+        End::SocketFailed | End::Superseded => closed.cancel(),
         End::ClientClosed => {
             closed.cancel();
             // Answer the client's close with 1000 on the raw socket (tungstenite would
@@ -125,7 +145,6 @@ pub(crate) async fn run(
                 let _ = tokio::time::timeout(close_timeout, answered).await;
             }
         }
-        End::SocketFailed => closed.cancel(),
         End::ApplicationDone { code } => {
             let frame = CloseFrame {
                 code,
@@ -145,11 +164,21 @@ pub(crate) async fn run(
             }
         }
     }
+    Ended::Closed
+}
+
+/// Resolves when `token` fires; never without one.
+async fn fired(token: Option<&CancellationToken>) {
+    match token {
+        Some(token) => token.cancelled().await,
+        None => std::future::pending().await,
+    }
 }
 
 enum End {
     ClientClosed,
     SocketFailed,
+    Superseded,
     ApplicationDone { code: CloseCode },
 }
 

@@ -64,6 +64,11 @@ async fn run<D: Dispatch>(hub: Arc<HubShared<D>>, mut connection: ConnectionCont
     if sender.send(write_handshake_success()).await.is_err() {
         return;
     }
+    // Stateful reconnect needs hub protocol version 2 (a client asking for version 1
+    // knows no Ack or Sequence), and numbering starts with the first message after the
+    // handshake response.
+    let stateful_reconnect = request.version >= 2
+        && connection.enable_stateful_reconnect(protocol, options.stateful_reconnect_buffer_size);
     let mut reader = RecordReader::new(protocol, options.maximum_receive_message_size);
     reader.push(&leftover);
 
@@ -108,7 +113,7 @@ async fn run<D: Dispatch>(hub: Arc<HubShared<D>>, mut connection: ConnectionCont
         registered.leave().await;
         return;
     }
-    let end = Session::new(&hub, &cx, &sender, protocol)
+    let end = Session::new(&hub, &cx, &sender, protocol, stateful_reconnect)
         .run(&mut connection, reader)
         .await;
     // As .NET: the Close goes out first (past a full queue, so that a client that did not

@@ -6,6 +6,7 @@ mod handshake;
 mod heartbeat;
 mod hub_connection_handler;
 mod panic;
+mod sequencing;
 mod session;
 mod shared;
 

@@ -5,6 +5,7 @@
 use super::backlog::{Backlog, Parked};
 use super::heartbeat::Heartbeat;
 use super::panic::panic_message;
+use super::sequencing::{is_sequenced, InboundSequence};
 use super::shared::HubShared;
 use crate::connection::{is_shutting_down, ConnectionContext, OutboundSender};
 use crate::hub::contract::{CallOutcome, CallParts, Dispatch, HubCall, MethodInfo};
@@ -95,6 +96,35 @@ pub(crate) struct Session<'a, D: Dispatch> {
     backlog: Backlog,
     /// The upload stream the backlog's first message waits for room in.
     blocked_on: Option<mpsc::Sender<UploadEvent>>,
+    /// With stateful reconnect on: the numbering of the client's messages (boxed: most
+    /// connections have none).
+    sequence: Option<Box<Acknowledging>>,
+}
+
+/// The client's messages as numbered for stateful reconnect, and the timer of the next
+/// Ack.
+struct Acknowledging {
+    sequence: InboundSequence,
+    /// Set at the first Ack, then kept.
+    timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+}
+
+/// Resolves when an Ack is due; pending without stateful reconnect or with nothing to
+/// acknowledge.
+async fn ack_due(acknowledging: &mut Option<Box<Acknowledging>>) {
+    let Some(acknowledging) = acknowledging else {
+        return std::future::pending().await;
+    };
+    let Some(due) = acknowledging.sequence.ack_due() else {
+        return std::future::pending().await;
+    };
+    let timer = acknowledging
+        .timer
+        .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(due)));
+    if timer.deadline() != due {
+        timer.as_mut().reset(due);
+    }
+    timer.await;
 }
 
 impl<'a, D: Dispatch> Session<'a, D> {
@@ -103,8 +133,15 @@ impl<'a, D: Dispatch> Session<'a, D> {
         cx: &'a Ctx,
         sender: &'a OutboundSender,
         protocol: HubProtocol,
+        stateful_reconnect: bool,
     ) -> Self {
         Session {
+            sequence: stateful_reconnect.then(|| {
+                Box::new(Acknowledging {
+                    sequence: InboundSequence::default(),
+                    timer: None,
+                })
+            }),
             hub,
             cx,
             sender,
@@ -161,6 +198,11 @@ impl<'a, D: Dispatch> Session<'a, D> {
                     Ok(None) => continue,
                     Err(e) => return self.finish(End::Error(format!("InvalidDataException: {e}"))),
                 };
+                if let Some(acknowledging) = &mut self.sequence {
+                    if is_sequenced(&message) && !acknowledging.sequence.accept() {
+                        continue;
+                    }
+                }
                 match message {
                     HubMessage::Ping => {
                         if heartbeat.ping_received() {
@@ -179,7 +221,15 @@ impl<'a, D: Dispatch> Session<'a, D> {
                             self.backlog.cancel(&invocation_id);
                         }
                     }
-                    HubMessage::Ack { .. } | HubMessage::Sequence { .. } => {}
+                    HubMessage::Ack { sequence_id } => self.sender.acknowledge(sequence_id),
+                    HubMessage::Sequence { sequence_id } => {
+                        if let Some(acknowledging) = &mut self.sequence {
+                            if let Err(e) = acknowledging.sequence.restart_at(sequence_id) {
+                                return self
+                                    .finish(End::Error(format!("InvalidOperationException: {e}")));
+                            }
+                        }
+                    }
                     // Boxed: its state would otherwise enlarge every idle connection's task.
                     other => Box::pin(self.route(other, size)).await,
                 }
@@ -200,6 +250,7 @@ impl<'a, D: Dispatch> Session<'a, D> {
                     }
                 }
                 () = upload_room(&self.blocked_on) => self.blocked_on = None,
+                () = ack_due(&mut self.sequence) => self.acknowledge(),
                 chunk = connection.receive(), if can_read => {
                     match chunk {
                         Some(chunk) => {
@@ -221,7 +272,7 @@ impl<'a, D: Dispatch> Session<'a, D> {
                         ));
                     }
                     if due.ping {
-                        let _ = self.sender.try_send(OutboundMessage::ping(self.protocol));
+                        let _ = self.sender.try_send_unsequenced(OutboundMessage::ping(self.protocol));
                     }
                     deadline = heartbeat.next_deadline(self.sender.last_write());
                     timer.as_mut().reset(to_tokio(deadline));
@@ -232,6 +283,22 @@ impl<'a, D: Dispatch> Session<'a, D> {
             self.let_calls_finish().await;
         }
         self.finish(result)
+    }
+
+    /// Sends the Ack that is due (stateful reconnect); with the queue full, it is tried
+    /// again a second later.
+    fn acknowledge(&mut self) {
+        let Some(acknowledging) = &mut self.sequence else {
+            return;
+        };
+        let sequence_id = acknowledging.sequence.take_ack();
+        let ack: OutboundMessage<'_, ()> = OutboundMessage::Ack { sequence_id };
+        let Ok(bytes) = ack.encode(self.protocol) else {
+            return;
+        };
+        if let Err(crate::connection::QueueError::Full) = self.sender.try_send_unsequenced(bytes) {
+            acknowledging.sequence.retry_ack();
+        }
     }
 
     /// At shutdown: streams stop, calls not yet started are dropped, and the running ones
