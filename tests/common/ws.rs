@@ -69,6 +69,12 @@ impl Client {
         assert_eq!(self.handshake_response().await, "{}\x1e");
     }
 
+    /// For a socket that resumes a connection (stateful reconnect): no handshake
+    /// response comes first.
+    pub(crate) fn skip_handshake(&mut self) {
+        self.handshaken = true;
+    }
+
     /// The first `0x1e`-terminated record, which is always JSON.
     pub(crate) async fn handshake_response(&mut self) -> String {
         assert!(!self.handshaken, "the handshake response was already read");
@@ -168,6 +174,20 @@ impl Client {
             Message::Close(Some(frame)) => assert_eq!(u16::from(frame.code), 1000, "{frame:?}"),
             other => panic!("expected a close frame with code 1000, got {other:?}"),
         }
+    }
+
+    /// Waits until the server ends the WebSocket (a close frame, or the socket ending),
+    /// skipping anything else.
+    pub(crate) async fn expect_end(&mut self) {
+        let ended = tokio::time::timeout(WAIT, async {
+            loop {
+                match self.ws.next().await {
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                    Some(Ok(_)) => {}
+                }
+            }
+        });
+        ended.await.expect("the server did not end the WebSocket");
     }
 
     /// Asserts that nothing at all arrives for `duration`.

@@ -8,7 +8,7 @@ use super::panic::panic_message;
 use super::sequencing::{is_sequenced, InboundSequence};
 use super::shared::HubShared;
 use crate::connection::{is_shutting_down, ConnectionContext, OutboundSender};
-use crate::hub::contract::{CallOutcome, CallParts, Dispatch, HubCall, MethodInfo};
+use crate::hub::contract::{CallParts, Dispatch, HubCall, MethodInfo};
 use crate::hub::error::{with_detail, HubError};
 use crate::hub::filter::{invocation_chain, InvocationContext};
 use crate::hub::upload::{upload_channel, UploadEvent};
@@ -43,7 +43,8 @@ pub(crate) enum End {
 
 /// What to clean up when a call finishes.
 struct Finished {
-    outcome: CallOutcome,
+    /// Whether its Completion (if any) was queued; `false` once the connection is gone.
+    delivered: bool,
     stream_id: Option<String>,
     upload_ids: Vec<String>,
 }
@@ -180,8 +181,7 @@ impl<'a, D: Dispatch> Session<'a, D> {
         let result = 'session: loop {
             self.fill_slots(max_parallel);
             if !self.backlog.is_empty() {
-                // Boxed, like invocations: most connections never have a backlog.
-                Box::pin(self.drain_backlog()).await;
+                self.drain_backlog();
                 self.fill_slots(max_parallel);
             }
             // Handle every complete record; what must wait its turn is parked, so that what
@@ -230,8 +230,7 @@ impl<'a, D: Dispatch> Session<'a, D> {
                             }
                         }
                     }
-                    // Boxed: its state would otherwise enlarge every idle connection's task.
-                    other => Box::pin(self.route(other, size)).await,
+                    other => self.route(other, size),
                 }
                 self.fill_slots(max_parallel);
             }
@@ -240,12 +239,12 @@ impl<'a, D: Dispatch> Session<'a, D> {
             tokio::select! {
                 biased;
                 Some(finished) = self.unary.next(), if !self.unary.is_empty() => {
-                    if self.finished(finished).await.is_err() {
+                    if self.finished(finished).is_err() {
                         break End::TransportClosed;
                     }
                 }
                 Some(finished) = self.concurrent.next(), if !self.concurrent.is_empty() => {
-                    if self.finished(finished).await.is_err() {
+                    if self.finished(finished).is_err() {
                         break End::TransportClosed;
                     }
                 }
@@ -314,12 +313,12 @@ impl<'a, D: Dispatch> Session<'a, D> {
         while !(self.unary.is_empty() && self.concurrent.is_empty()) {
             tokio::select! {
                 Some(finished) = self.unary.next(), if !self.unary.is_empty() => {
-                    if self.finished(finished).await.is_err() {
+                    if self.finished(finished).is_err() {
                         return;
                     }
                 }
                 Some(finished) = self.concurrent.next(), if !self.concurrent.is_empty() => {
-                    if self.finished(finished).await.is_err() {
+                    if self.finished(finished).is_err() {
                         return;
                     }
                 }
@@ -338,17 +337,19 @@ impl<'a, D: Dispatch> Session<'a, D> {
         end
     }
 
-    /// Writes a finished call's Completion and forgets its streams.
-    async fn finished(&mut self, finished: Finished) -> Result<(), ()> {
+    /// Forgets a finished call's streams; `Err` when its Completion found the connection
+    /// gone.
+    fn finished(&mut self, finished: Finished) -> Result<(), ()> {
         if let Some(id) = finished.stream_id {
             self.streams.remove(&id);
         }
         for id in finished.upload_ids {
             self.uploads.remove(&id);
         }
-        match finished.outcome.completion {
-            Some(bytes) => self.sender.send(bytes).await.map_err(|_| ()),
-            None => Ok(()),
+        if finished.delivered {
+            Ok(())
+        } else {
+            Err(())
         }
     }
 
@@ -371,14 +372,10 @@ impl<'a, D: Dispatch> Session<'a, D> {
 
     /// Handles an invocation, an upload item or a Completion now, or parks it behind
     /// what already waits.
-    async fn route(&mut self, message: HubMessage, size: usize) {
+    fn route(&mut self, message: HubMessage, size: usize) {
         match message {
-            HubMessage::Invocation(invocation) => {
-                self.invoke_or_park(invocation, false, size).await
-            }
-            HubMessage::StreamInvocation(invocation) => {
-                self.invoke_or_park(invocation, true, size).await
-            }
+            HubMessage::Invocation(invocation) => self.invoke_or_park(invocation, false, size),
+            HubMessage::StreamInvocation(invocation) => self.invoke_or_park(invocation, true, size),
             HubMessage::StreamItem(item) => {
                 let event = UploadEvent::Item(item.item);
                 self.upload_event(item.invocation_id, event, size);
@@ -388,7 +385,7 @@ impl<'a, D: Dispatch> Session<'a, D> {
         }
     }
 
-    async fn invoke_or_park(&mut self, message: InvocationMessage, streaming: bool, size: usize) {
+    fn invoke_or_park(&mut self, message: InvocationMessage, streaming: bool, size: usize) {
         let wait = !self.backlog.is_empty()
             || (self.queued.len() >= MAX_QUEUED_INVOCATIONS
                 && Self::needs_slot(&message, streaming));
@@ -396,7 +393,7 @@ impl<'a, D: Dispatch> Session<'a, D> {
             self.backlog
                 .push(Parked::Invocation { message, streaming }, size);
         } else {
-            self.invocation(message, streaming).await;
+            self.invocation(message, streaming);
         }
     }
 
@@ -463,7 +460,7 @@ impl<'a, D: Dispatch> Session<'a, D> {
 
     /// Handles parked messages from the front for as long as they can go: invocations
     /// while the queue has room, upload events while their stream has room.
-    async fn drain_backlog(&mut self) {
+    fn drain_backlog(&mut self) {
         while let Some(front) = self.backlog.front() {
             match front {
                 Parked::Invocation { message, streaming } => {
@@ -475,7 +472,7 @@ impl<'a, D: Dispatch> Session<'a, D> {
                     if let Some(Parked::Invocation { message, streaming }) =
                         self.backlog.pop_front()
                     {
-                        self.invocation(message, streaming).await;
+                        self.invocation(message, streaming);
                     }
                 }
                 Parked::UploadEvent { stream_id, .. } => {
@@ -510,20 +507,33 @@ impl<'a, D: Dispatch> Session<'a, D> {
         }
     }
 
-    /// Answers a refused invocation with an error Completion (when it has an id).
-    async fn answer_error(&mut self, invocation_id: Option<&str>, text: &str) {
+    /// Answers a refused invocation with an error Completion (when it has an id). When
+    /// the queue is full it waits for room beside everything else: with stateful
+    /// reconnect, room comes from the client's Acks, which the session must go on
+    /// reading.
+    fn answer_error(&mut self, invocation_id: Option<&str>, text: &str) {
         let Some(id) = invocation_id else { return };
         let completion = OutboundMessage::Completion {
             invocation_id: id,
             body: CompletionBody::<()>::Error(text),
         };
-        if let Ok(bytes) = completion.encode(self.protocol) {
-            let _ = self.sender.send(bytes).await;
+        let Ok(bytes) = completion.encode(self.protocol) else {
+            return;
+        };
+        if let Some(bytes) = self.sender.offer(bytes) {
+            let sender = self.sender;
+            self.concurrent.push(Box::pin(async move {
+                Finished {
+                    delivered: sender.send(bytes).await.is_ok(),
+                    stream_id: None,
+                    upload_ids: Vec::new(),
+                }
+            }));
         }
     }
 
     /// Checks an invocation against the method table and starts it; answers the failures.
-    async fn invocation(&mut self, invocation: InvocationMessage, streaming: bool) {
+    fn invocation(&mut self, invocation: InvocationMessage, streaming: bool) {
         let InvocationMessage {
             invocation_id,
             target,
@@ -537,19 +547,19 @@ impl<'a, D: Dispatch> Session<'a, D> {
             let text = format!(
                 "Failed to invoke '{target}' due to an error on the server. HubException: Method does not exist."
             );
-            return self.answer_error(id, &text).await;
+            return self.answer_error(id, &text);
         };
         if method.streaming && !streaming {
             let text = format!(
                 "The client attempted to invoke the streaming '{target}' method with a non-streaming invocation."
             );
-            return self.answer_error(id, &text).await;
+            return self.answer_error(id, &text);
         }
         if streaming && !method.streaming {
             let text = format!(
                 "The client attempted to invoke the non-streaming '{target}' method with a streaming invocation."
             );
-            return self.answer_error(id, &text).await;
+            return self.answer_error(id, &text);
         }
         if method.parameters != arguments.len() {
             let text = with_detail(
@@ -562,7 +572,7 @@ impl<'a, D: Dispatch> Session<'a, D> {
                     )
                 }),
             );
-            return self.answer_error(id, &text).await;
+            return self.answer_error(id, &text);
         }
         if method.upload_streams != stream_ids.len() {
             let text = format!(
@@ -570,7 +580,7 @@ impl<'a, D: Dispatch> Session<'a, D> {
                 stream_ids.len(),
                 method.upload_streams
             );
-            return self.answer_error(id, &text).await;
+            return self.answer_error(id, &text);
         }
         let options = &self.hub.options;
         if streaming && self.streams.len() >= options.maximum_streams_per_client {
@@ -578,7 +588,7 @@ impl<'a, D: Dispatch> Session<'a, D> {
                 "Failed to invoke '{target}' because the connection already has {} streams open (MaximumStreamsPerClient).",
                 options.maximum_streams_per_client
             );
-            return self.answer_error(id, &text).await;
+            return self.answer_error(id, &text);
         }
         if !stream_ids.is_empty()
             && self.uploads.len() + stream_ids.len() > options.maximum_uploads_per_client
@@ -587,14 +597,14 @@ impl<'a, D: Dispatch> Session<'a, D> {
                 "Failed to invoke '{target}' because the connection already has {} upload streams open (MaximumUploadsPerClient).",
                 self.uploads.len()
             );
-            return self.answer_error(id, &text).await;
+            return self.answer_error(id, &text);
         }
         let cancel = self.cx.connection_closed().child_token();
         if streaming {
             let stream_id = invocation_id.clone().unwrap_or_default();
             if self.streams.contains_key(&stream_id) {
                 let text = format!("Invocation ID '{stream_id}' is already in use.");
-                return self.answer_error(id, &text).await;
+                return self.answer_error(id, &text);
             }
             self.streams.insert(stream_id, cancel.clone());
         }
@@ -636,6 +646,7 @@ impl<'a, D: Dispatch> Session<'a, D> {
     ) -> CallFuture<'a> {
         let hub = self.hub;
         let cx = self.cx;
+        let sender = self.sender;
         Box::pin(async move {
             let responder = call.responder();
             let filters = &hub.options.filters.0;
@@ -667,8 +678,14 @@ impl<'a, D: Dispatch> Session<'a, D> {
                     responder.complete_error(HubError::internal("Panic", message))
                 }
             };
+            // Written from within the call (not by the session loop), so that waiting
+            // for room never stops the session from reading.
+            let delivered = match outcome.completion {
+                Some(bytes) => sender.send(bytes).await.is_ok(),
+                None => true,
+            };
             Finished {
-                outcome,
+                delivered,
                 stream_id,
                 upload_ids,
             }
