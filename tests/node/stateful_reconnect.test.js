@@ -33,7 +33,19 @@ async function until(condition, ms, what) {
 async function startProxy(target) {
   const { hostname, port } = new URL(target);
   const pairs = new Set();
+  let holding = false;
+  const held = [];
   const server = net.createServer((client) => {
+    if (holding) {
+      // Accepted but not forwarded: the client waits, as on a network that is down.
+      client.pause();
+      held.push(() => forward(client));
+      return;
+    }
+    forward(client);
+  });
+  const forward = (client) => {
+    client.resume();
     const upstream = net.connect(Number(port), hostname);
     const pair = { client, upstream };
     pairs.add(pair);
@@ -46,7 +58,7 @@ async function startProxy(target) {
     upstream.on("error", end).on("close", end);
     client.pipe(upstream);
     upstream.pipe(client);
-  });
+  };
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     url: `http://127.0.0.1:${server.address().port}`,
@@ -64,7 +76,16 @@ async function startProxy(target) {
       }
       return cut;
     },
+    /** New connections wait until `release()`. */
+    hold() {
+      holding = true;
+    },
+    release() {
+      holding = false;
+      for (const start of held.splice(0)) start();
+    },
     close: () => {
+      for (const start of held.splice(0)) start();
       for (const { client, upstream } of pairs) {
         client.destroy();
         upstream.destroy();
@@ -213,6 +234,47 @@ test("without withStatefulReconnect() a cut ends the connection as before", { ti
     proxy.cut(false);
     const error = await withTimeout(closed, 10_000, "onclose");
     assert.match(String(error), /WebSocket closed with status code: 1006/);
+  } finally {
+    await connection.stop();
+    await proxy.close();
+    await server.stop();
+  }
+});
+
+test("with the default 15 s disconnect timeout a client back after 10 s resumes, one back after 17 s is closed", { timeout: 60_000 }, async () => {
+  const server = await startExample("conformance");
+  const proxy = await startProxy(server.url);
+  const connection = new signalR.HubConnectionBuilder()
+    .withUrl(`${proxy.url}/testhub-stateful`, { transport: signalR.HttpTransportType.WebSockets })
+    .withStatefulReconnect()
+    .configureLogging(signalR.LogLevel.None)
+    .build();
+  const received = [];
+  connection.on("CallerMessage", (message) => {
+    received.push(message);
+  });
+  try {
+    const closed = new Promise((resolve) => connection.onclose(resolve));
+    await connection.start();
+    const connectionId = connection.connectionId;
+
+    proxy.hold();
+    proxy.cut(false);
+    // Sent while the network is down: kept by the client, replayed when it is back.
+    await connection.send("SendToCaller", "while away");
+    await sleep(10_000);
+    proxy.release();
+    await until(() => received.length === 1, 10_000, "the message sent while away");
+    assert.deepEqual(received, ["while away"]);
+    assert.equal(await connection.invoke("GetCallerConnectionId"), connectionId);
+
+    proxy.hold();
+    proxy.cut(true);
+    await sleep(17_000);
+    proxy.release();
+    // The server disposed of the connection: the upgrade is refused and the client closes.
+    const error = await withTimeout(closed, 10_000, "onclose");
+    assert.ok(error, "closed with an error");
   } finally {
     await connection.stop();
     await proxy.close();
