@@ -7,10 +7,12 @@
 //   node tests/node/soak/soak.mjs [connections=1000] [minutes=10]
 //
 // The driver announces a numbered message every 200 ms through `POST /announce`
-// (HubContext); every connection also invokes Add and Echo now and then. At the end it
-// reports: the server's memory with the full set of clients at the start and at the end,
-// its open sockets against the live connections, and whether every connection that stayed
-// connected throughout received every announcement sent while it was connected.
+// (HubContext); every connection also invokes Add and Echo now and then. Memory is
+// compared like for like: after a minute of warm-up traffic, with the full set of
+// clients connected and quiet, and again at the end with the same number of clients,
+// quiet. At the end it reports that pair, its open sockets against the live connections
+// (and after every client left), and whether every connection that stayed connected
+// throughout received every announcement sent while it was connected.
 import { fork, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { readFileSync, readdirSync } from "node:fs";
@@ -22,6 +24,8 @@ const minutes = Number(process.argv[3] ?? 10);
 const WORKERS = 10;
 const perWorker = Math.ceil(connections / WORKERS);
 const ANNOUNCE_EVERY_MS = 200;
+const WARM_UP_MS = 60_000;
+const QUIET_SETTLE_MS = 15_000;
 
 
 function rss(pid) {
@@ -85,18 +89,31 @@ async function main() {
 
   await Promise.all(Array.from({ length: WORKERS }, (_, i) => startWorker(i)));
   await sleep(2000);
-  const fullRss = rss(server.pid);
-  const fullFds = readdirSync(`/proc/${server.pid}/fd`).length;
-  console.log(`${connections} connections: ${fullRss} KiB, ${fullFds} fds`);
+  const coldRss = rss(server.pid);
+  console.log(`${connections} connections, before any traffic: ${coldRss} KiB`);
+  const quiet = async (on) => {
+    for (const entry of workers.values()) entry.worker.send({ type: on ? "quiet" : "traffic" });
+    if (on) await sleep(QUIET_SETTLE_MS);
+  };
 
-  const announcer = setInterval(async () => {
+  const announce = async () => {
     announced += 1;
     try {
       await fetch(`${url}/announce`, { method: "POST", body: `seq:${announced}` });
     } catch (error) {
       console.error(`announce ${announced} failed: ${error.message}`);
     }
-  }, ANNOUNCE_EVERY_MS);
+  };
+  let announcer = setInterval(announce, ANNOUNCE_EVERY_MS);
+  // Warm-up: buffers, queues and the allocator reach their working size under traffic.
+  await sleep(WARM_UP_MS);
+  clearInterval(announcer);
+  await quiet(true);
+  const fullRss = rss(server.pid);
+  const fullFds = readdirSync(`/proc/${server.pid}/fd`).length;
+  console.log(`${connections} connections, warm and quiet: ${fullRss} KiB, ${fullFds} fds`);
+  await quiet(false);
+  announcer = setInterval(announce, ANNOUNCE_EVERY_MS);
 
   const end = Date.now() + minutes * 60_000;
   let nextWorker = WORKERS;
@@ -128,7 +145,7 @@ async function main() {
   await sleep(45_000); // let the last stall resume and everything settle
   clearInterval(announcer);
   const lastAnnounced = announced;
-  await sleep(3_000);
+  await quiet(true);
 
   const settledRss = rss(server.pid);
   const settledFds = readdirSync(`/proc/${server.pid}/fd`).length;
@@ -145,14 +162,16 @@ async function main() {
   const steady = results.filter((c) => c.steady);
   const gaps = steady.filter((c) => c.missing > 0);
   console.log(`\nafter ${minutes} min: ${lastAnnounced} announcements, ${kills} kills, ${stalls} stalls`);
-  console.log(`server memory: ${fullRss} KiB with ${connections} connections at the start, ${settledRss} KiB at the end (${(((settledRss - fullRss) / fullRss) * 100).toFixed(1)}%)`);
+  console.log(`server memory, ${connections} connections warm and quiet: ${fullRss} KiB after the warm-up, ${settledRss} KiB at the end (${(((settledRss - fullRss) / fullRss) * 100).toFixed(1)}%)`);
   console.log(`server fds at the end: ${settledFds} for ${live} live connections (${fullFds} for ${connections} at the start; Server-Sent Events and Long Polling also hold their POST connections)`);
   console.log(`connections connected throughout: ${steady.length}; with a missing announcement: ${gaps.length}`);
   console.log(`connections reconnected or replaced during the run: ${results.length - steady.length}`);
   for (const entry of workers.values()) entry.worker.kill("SIGTERM");
   await sleep(1000);
+  // Long Polling connections end at their next poll or after the disconnect timeout.
+  await sleep(20_000);
   const closedFds = readdirSync(`/proc/${server.pid}/fd`).length;
-  console.log(`server fds after every client left: ${closedFds} (baseline ${baselineFds})`);
+  console.log(`server fds after every client left: ${closedFds} (baseline ${baselineFds}); memory ${rss(server.pid)} KiB (${baselineRss} before any client)`);
   server.kill("SIGTERM");
   process.exit(gaps.length === 0 ? 0 : 1);
 }

@@ -14,6 +14,8 @@ const combos = [
 ];
 
 const records = [];
+// While quiet (the driver measures the server's memory), connections make no calls.
+let quiet = false;
 
 async function open(i) {
   const [transport, protocol] = combos[(Number(index) * 7 + i) % combos.length];
@@ -50,7 +52,7 @@ async function open(i) {
   const traffic = async () => {
     while (true) {
       await new Promise((resolve) => setTimeout(resolve, 3000 + Math.random() * 7000));
-      if (connection.state !== signalR.HubConnectionState.Connected) continue;
+      if (quiet || connection.state !== signalR.HubConnectionState.Connected) continue;
       try {
         const sum = await connection.invoke("Add", 40, 2);
         if (sum !== 42) throw new Error(`Add answered ${sum}`);
@@ -71,6 +73,10 @@ for (let i = 0; i < Number(count); i++) {
 process.send({ type: "ready", connected: Number(count) });
 
 process.on("message", (message) => {
+  if (message.type === "quiet" || message.type === "traffic") {
+    quiet = message.type === "quiet";
+    return;
+  }
   if (message.type !== "report") return;
   const connections = records.map((r) => ({
     transport: r.transport,
