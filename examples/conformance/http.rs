@@ -5,7 +5,7 @@ use crate::jwt::Tokens;
 use crate::test_hub::TestClient;
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use signalr::hub::{ClientResultError, HubContext};
@@ -21,38 +21,16 @@ pub(crate) struct AppState {
     pub(crate) tokens: Arc<Tokens>,
 }
 
-/// CORS for browser runs: reflect the origin, allow credentials, answer preflights 204.
-pub(crate) async fn cors(request: Request, next: Next) -> Response {
-    let origin = request.headers().get(header::ORIGIN).cloned();
-    let requested_method = request
-        .headers()
-        .get(header::ACCESS_CONTROL_REQUEST_METHOD)
-        .cloned();
-    let requested_headers = request
-        .headers()
-        .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
-        .cloned();
-    let preflight = request.method() == Method::OPTIONS;
-    let mut response = if preflight {
-        StatusCode::NO_CONTENT.into_response()
-    } else {
-        next.run(request).await
-    };
-    if let Some(origin) = origin {
-        let headers = response.headers_mut();
-        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-            HeaderValue::from_static("true"),
-        );
-        if let Some(method) = requested_method {
-            headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, method);
-        }
-        if let Some(requested) = requested_headers {
-            headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, requested);
-        }
-    }
-    response
+/// CORS for browser runs (tower-http): any origin, reflected, with credentials (the
+/// official browser client sends cookies by default), the methods and headers the
+/// client asks for in its preflight (`Authorization`, `X-Requested-With`, `X-SignalR-*`).
+pub(crate) fn cors() -> tower_http::cors::CorsLayer {
+    use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::mirror_request())
+        .allow_credentials(true)
+        .allow_methods(AllowMethods::mirror_request())
+        .allow_headers(AllowHeaders::mirror_request())
 }
 
 /// Rewrites paths to lower case (ASP.NET Core routing ignores case), except the

@@ -1,5 +1,6 @@
 //! The conformance test server: every route, hub and method that the official SignalR
-//! client's functional tests expect (`shared/conformance-contract.md`, sections A and B).
+//! client's functional tests expect (`shared/conformance-contract.md`, sections A and B),
+//! and the origin checks of section C.2.
 //!
 //! ```text
 //! cargo run --release --example conformance -- --listen 127.0.0.1:5000
@@ -16,7 +17,7 @@ use axum::routing::get;
 use axum::ServiceExt;
 use http::AppState;
 use signalr::auth::BearerAuthLayer;
-use signalr::connection::{HttpConnectionOptions, Transports};
+use signalr::connection::{AllowedOrigins, HttpConnectionOptions, Transports};
 use signalr::endpoint::HttpConnectionDispatcher;
 use signalr::prelude::*;
 use std::sync::atomic::AtomicU64;
@@ -92,6 +93,16 @@ fn app() -> axum::Router {
         )
         .route_hub("/testhub-nodetailederrors", Tests.into_server())
         .route_hub(
+            "/testhub-origins",
+            Tests
+                .into_server()
+                .enable_detailed_errors(true)
+                .transport_options(HttpConnectionOptions {
+                    allowed_origins: AllowedOrigins::list(["http://allowed.localhost:5555"]),
+                    ..HttpConnectionOptions::default()
+                }),
+        )
+        .route_hub(
             "/testhub-stateful",
             Tests
                 .into_server()
@@ -116,7 +127,7 @@ async fn main() {
     let redirects = Arc::new(AtomicU64::new(0));
     // Path rewriting must happen before routing, so it wraps the whole router.
     let service = axum::middleware::from_fn(http::route_quirks(redirects)).layer(app());
-    let service = axum::middleware::from_fn(http::cors).layer(service);
+    let service = http::cors().layer(service);
     let listener = common::bind(&flags.listen).await;
     // Ctrl-C or SIGTERM: every client is told to reconnect, running calls finish.
     let served = axum::serve(listener, service.into_make_service())

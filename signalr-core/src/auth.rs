@@ -18,8 +18,17 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 /// The raw bearer token of an authenticated request, kept in its extensions.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its `Debug` output is redacted (`BearerToken(<redacted>)`), so that logging a request's
+/// extensions or a struct holding one never writes the credential out.
+#[derive(Clone, PartialEq, Eq)]
 pub struct BearerToken(pub String);
+
+impl std::fmt::Debug for BearerToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BearerToken(<redacted>)")
+    }
+}
 
 /// Checks a bearer token; `None` refuses the request.
 ///

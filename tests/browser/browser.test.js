@@ -55,7 +55,7 @@ const skip =
 if (skip) console.log(`# browser tests: ${skip}`);
 
 /** Serves the test page and the official browser bundles on 127.0.0.1 (its own port). */
-function startStaticServer() {
+function startStaticServer(port = 0) {
   const server = http.createServer((request, response) => {
     const url = new URL(request.url, "http://localhost");
     if (request.method !== "GET") {
@@ -72,7 +72,7 @@ function startStaticServer() {
   });
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
+    server.listen(port, "127.0.0.1", () => {
       resolve({
         url: `http://127.0.0.1:${server.address().port}`,
         stop: () => new Promise((done) => { server.closeAllConnections(); server.close(() => done()); }),
@@ -242,5 +242,76 @@ describe("official SignalR browser client in headless Chromium, cross-origin", {
     console.log(`# status page screenshot: ${screenshotPath}`);
     assert.equal(await page.title(), allPassed ? "all passed" : "failures");
     assert.ok(allPassed, `failed checks: ${JSON.stringify(summary.filter((row) => row.failed.length))}`);
+  });
+});
+
+// Allowed origins (contract C.2): `/testhub-origins` accepts only pages from
+// http://allowed.localhost:5555 (Chromium resolves *.localhost to the loopback address).
+describe("allowed origins on /testhub-origins in headless Chromium", { skip }, () => {
+  let signalrServer;
+  let otherOrigin;
+  let allowedOrigin;
+  let browser;
+
+  before(async () => {
+    const { chromium } = await import("playwright-core");
+    signalrServer = await startExample("conformance");
+    otherOrigin = await startStaticServer();
+    allowedOrigin = await startStaticServer(5555).catch((error) => {
+      throw new Error(`the allowed origin needs port 5555 on 127.0.0.1: ${error.message}`);
+    });
+    browser = await chromium.launch({
+      executablePath: chromiumPath,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+      timeout: 30000,
+    });
+  }, { timeout: 40000 });
+
+  after(async () => {
+    await browser?.close();
+    await Promise.all([signalrServer?.stop(), otherOrigin?.stop(), allowedOrigin?.stop()]);
+  });
+
+  /** Opens `pageUrl` and, in the page, connects to /testhub-origins over `transport`. */
+  async function connectFrom(pageUrl, transport, skipNegotiation = false) {
+    const page = await browser.newPage();
+    try {
+      await page.goto(pageUrl);
+      return await page.evaluate(async ({ base, transport, skipNegotiation }) => {
+        const connection = new signalR.HubConnectionBuilder()
+          .withUrl(`${base}/testhub-origins`, { transport: signalR.HttpTransportType[transport], skipNegotiation })
+          .configureLogging(signalR.LogLevel.None)
+          .build();
+        try {
+          await connection.start();
+          const echoed = await connection.invoke("Echo", "from an allowed page");
+          await connection.stop();
+          return { ok: true, echoed };
+        } catch (error) {
+          return { ok: false, error: String(error) };
+        }
+      }, { base: signalrServer.url, transport, skipNegotiation });
+    } finally {
+      await page.close();
+    }
+  }
+
+  for (const transport of ["WebSockets", "ServerSentEvents", "LongPolling"]) {
+    test(`a page from another origin cannot negotiate (${transport}): 403`, async () => {
+      const result = await connectFrom(`${otherOrigin.url}/`, transport);
+      assert.equal(result.ok, false);
+      assert.match(result.error, /403/);
+    });
+    test(`a page from the allowed origin connects (${transport})`, async () => {
+      const result = await connectFrom("http://allowed.localhost:5555/", transport);
+      assert.deepEqual(result, { ok: true, echoed: "from an allowed page" });
+    });
+  }
+
+  test("a WebSocket opened without negotiate from another origin is refused too", async () => {
+    const refused = await connectFrom(`${otherOrigin.url}/`, "WebSockets", true);
+    assert.equal(refused.ok, false, JSON.stringify(refused));
+    const allowed = await connectFrom("http://allowed.localhost:5555/", "WebSockets", true);
+    assert.deepEqual(allowed, { ok: true, echoed: "from an allowed page" });
   });
 });

@@ -6,4 +6,5 @@ pub(crate) mod http;
 pub(crate) mod records;
 pub(crate) mod ws;
 
+#[allow(unused_imports)] // not every suite uses the record helpers
 pub(crate) use records::*;

@@ -9,12 +9,19 @@ const targetDir = process.env.CARGO_TARGET_DIR
   : path.resolve(here, "..", "..", "target");
 const profile = process.env.SIGNALR_TEST_PROFILE ?? "debug";
 
-/** Runs `examples/<name>` with `--listen 127.0.0.1:0`; resolves to { url, stop }. */
-export function startExample(name, extraArgs = []) {
+/**
+ * Runs `examples/<name>` with `--listen 127.0.0.1:0`; resolves to { url, stop, log }.
+ * With `env`, those variables are added to the server's environment; with `captureLog`,
+ * its standard error is kept (`log()` returns all of it so far) instead of shown.
+ */
+export function startExample(name, extraArgs = [], { env = {}, captureLog = false } = {}) {
   const binary = path.join(targetDir, profile, "examples", name);
   const child = spawn(binary, ["--listen", "127.0.0.1:0", ...extraArgs], {
-    stdio: ["ignore", "pipe", "inherit"],
+    stdio: ["ignore", "pipe", captureLog ? "pipe" : "inherit"],
+    env: { ...process.env, ...env },
   });
+  let log = "";
+  if (captureLog) child.stderr.on("data", (chunk) => (log += chunk));
   return new Promise((resolve, reject) => {
     let output = "";
     const timer = setTimeout(() => {
@@ -37,6 +44,7 @@ export function startExample(name, extraArgs = []) {
         child.removeAllListeners("exit");
         resolve({
           url: match[1],
+          log: () => log,
           stop: () =>
             new Promise((done) => {
               if (child.exitCode !== null) return done();

@@ -11,12 +11,55 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
-/// Copies the parts of a request that borrow the server's read buffer.
+/// Query parameters that carry secrets: the connection token (`id`, which lets anyone
+/// who has it read and write the connection) and the access token that browsers' clients
+/// put in the URL (`access_token`).
+const SECRET_QUERY_PARAMETERS: [&str; 2] = ["id", "access_token"];
+
+/// Headers whose values are credentials: kept, but marked sensitive so that `Debug`
+/// output never shows them.
+const CREDENTIAL_HEADERS: [axum::http::HeaderName; 3] = [
+    axum::http::header::AUTHORIZATION,
+    axum::http::header::PROXY_AUTHORIZATION,
+    axum::http::header::COOKIE,
+];
+
+/// `uri` without its secret query parameters (matched as the server reads them: decoded,
+/// in any case).
+fn without_secrets(uri: &axum::http::Uri) -> Option<axum::http::Uri> {
+    let query = uri.query()?;
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| {
+            let name = pair.split('=').next().unwrap_or_default();
+            let (name, _) = form_urlencoded::parse(name.as_bytes())
+                .next()
+                .unwrap_or_default();
+            !SECRET_QUERY_PARAMETERS
+                .iter()
+                .any(|secret| name.eq_ignore_ascii_case(secret))
+        })
+        .collect();
+    let path = uri.path();
+    let rebuilt = if kept.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", kept.join("&"))
+    };
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = Some(rebuilt.parse().ok()?);
+    axum::http::Uri::from_parts(parts).ok()
+}
+
+/// Copies the parts of a request that borrow the server's read buffer, without secrets.
 ///
 /// hyper parses header values and the URI as slices of its connection read buffer (8 to
 /// 16 KiB); keeping them for the connection's lifetime would keep that whole buffer alive
 /// for every connection. Owned copies cost a few hundred bytes; the `Sec-WebSocket-*`
-/// handshake headers are left out.
+/// handshake headers are left out. The connection token and access token are taken out
+/// of the URI, and credential headers are marked sensitive, so that neither the
+/// application (`Ctx::request()`) nor any `Debug` output or log of the request shows
+/// them.
 fn detach(mut parts: Parts) -> Parts {
     let mut headers = axum::http::HeaderMap::with_capacity(parts.headers.len());
     let mut last_name = None;
@@ -34,11 +77,12 @@ fn detach(mut parts: Parts) -> Parts {
         }
         let mut copy =
             axum::http::HeaderValue::from_bytes(value.as_bytes()).unwrap_or(value.clone());
-        copy.set_sensitive(value.is_sensitive());
+        copy.set_sensitive(value.is_sensitive() || CREDENTIAL_HEADERS.contains(&name));
         headers.append(name, copy);
     }
     parts.headers = headers;
-    if let Ok(uri) = axum::http::Uri::try_from(parts.uri.to_string()) {
+    let uri = without_secrets(&parts.uri).unwrap_or_else(|| parts.uri.clone());
+    if let Ok(uri) = axum::http::Uri::try_from(uri.to_string()) {
         parts.uri = uri;
     }
     parts
@@ -145,7 +189,9 @@ impl ConnectionContext {
         self.shared.transfer_format()
     }
 
-    /// The HTTP request that connected the transport (headers, URI, extensions).
+    /// The HTTP request that connected the transport (headers, URI, extensions), without
+    /// its secrets: no `id` or `access_token` in the query, credential headers marked
+    /// sensitive.
     pub fn request(&self) -> &Parts {
         &self.request
     }
@@ -174,5 +220,60 @@ impl ConnectionContext {
     /// Asks the application side to end the connection.
     pub fn abort(&self) {
         self.shared.abort.cancel();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(uri: &str) -> Parts {
+        let (parts, ()) = axum::http::Request::builder()
+            .uri(uri)
+            .header("authorization", "Bearer header-s3cret")
+            .header("cookie", "session=cookie-s3cret")
+            .header("x-kept", "visible")
+            .body(())
+            .unwrap()
+            .into_parts();
+        parts
+    }
+
+    #[test]
+    fn the_kept_request_has_no_connection_token_or_access_token_and_hides_credentials() {
+        let kept = detach(parts(
+            "/hub?id=token-s3cret&keep=1&access_token=query-s3cret&ID=again&Access_Token=x",
+        ));
+        assert_eq!(kept.uri.to_string(), "/hub?keep=1");
+        let debug = format!("{kept:?}");
+        for secret in [
+            "token-s3cret",
+            "query-s3cret",
+            "header-s3cret",
+            "cookie-s3cret",
+            "again",
+        ] {
+            assert!(!debug.contains(secret), "{secret} in {debug}");
+        }
+        assert!(debug.contains("visible"));
+        // Still there for the application to read.
+        assert_eq!(kept.headers["authorization"], "Bearer header-s3cret");
+    }
+
+    #[test]
+    fn percent_encoded_names_are_recognised_and_a_query_of_secrets_only_goes_away() {
+        assert_eq!(
+            detach(parts("/hub?%69d=t&access%5Ftoken=a"))
+                .uri
+                .to_string(),
+            "/hub"
+        );
+        assert_eq!(detach(parts("/hub")).uri.to_string(), "/hub");
+        assert_eq!(
+            detach(parts("/hub?negotiateVersion=1&identity=kept"))
+                .uri
+                .to_string(),
+            "/hub?negotiateVersion=1&identity=kept"
+        );
     }
 }

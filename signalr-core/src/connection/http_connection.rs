@@ -7,6 +7,7 @@ use super::http_options::HttpConnectionOptions;
 use super::outbound::OutboundSender;
 use super::pipe::{pipe, PipeReceiver, PipeSender};
 use super::shared::ConnectionShared;
+use super::token::ConnectionToken;
 use super::transport_type::TransportType;
 use axum::http::request::Parts;
 use base64::Engine;
@@ -51,7 +52,7 @@ struct State {
 #[derive(Debug)]
 pub(crate) struct HttpConnection {
     pub(crate) shared: Arc<ConnectionShared>,
-    pub(crate) token: Arc<str>,
+    pub(crate) token: ConnectionToken,
     created: Instant,
     /// Where transports (and POST sends) write received bytes.
     pub(crate) inbound_tx: PipeSender,
@@ -87,7 +88,7 @@ impl HttpConnection {
     /// With `stateful_reconnect`, negotiate granted it.
     pub(crate) fn new(
         id: Arc<str>,
-        token: Arc<str>,
+        token: ConnectionToken,
         options: &HttpConnectionOptions,
         stateful_reconnect: bool,
     ) -> Self {
@@ -138,6 +139,11 @@ impl HttpConnection {
         }
         let pipes = state.pipes.take().ok_or(ClaimError::AlreadyConnected)?;
         state.transport = Some(transport);
+        tracing::debug!(
+            connection_id = %self.shared.connection_id,
+            transport = transport.name(),
+            "a transport connected"
+        );
         let superseded = (self.shared.stateful_reconnect && transport == TransportType::WebSockets)
             .then(CancellationToken::new);
         state.holder = superseded.clone();

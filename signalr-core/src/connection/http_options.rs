@@ -1,6 +1,7 @@
 //! Per-endpoint transport options, with the names and defaults of .NET's
 //! `HttpConnectionDispatcherOptions`.
 
+use super::allowed_origins::AllowedOrigins;
 use super::transport_type::Transports;
 use std::time::Duration;
 
@@ -46,6 +47,10 @@ pub struct HttpConnectionOptions {
     /// it (same connection id, groups, user and items) after a replay of every message
     /// the other side did not acknowledge. Default: `false`, as .NET.
     pub allow_stateful_reconnects: bool,
+    /// The browser origins that may negotiate and open WebSockets (checked against the
+    /// `Origin` header; requests without one are served). Refused origins get `403`.
+    /// Default: [`AllowedOrigins::Any`].
+    pub allowed_origins: AllowedOrigins,
 }
 
 impl Default for HttpConnectionOptions {
@@ -63,6 +68,7 @@ impl Default for HttpConnectionOptions {
             maximum_send_body_size: 1 << 20,
             maximum_unclaimed_connections: 10_000,
             allow_stateful_reconnects: false,
+            allowed_origins: AllowedOrigins::Any,
         }
     }
 }

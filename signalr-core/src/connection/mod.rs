@@ -6,6 +6,7 @@
 //! and a raw byte handler (an echo server, say) is another. Transports move bytes between
 //! the network and a [`ConnectionContext`] without knowing which handler runs.
 
+mod allowed_origins;
 mod connection_context;
 mod error;
 mod http_connection;
@@ -16,8 +17,10 @@ mod replay;
 mod shared;
 mod shutdown;
 mod table;
+mod token;
 mod transport_type;
 
+pub use allowed_origins::AllowedOrigins;
 pub use connection_context::ConnectionContext;
 pub use error::QueueError;
 pub use http_options::HttpConnectionOptions;
@@ -30,6 +33,7 @@ pub(crate) use http_connection::{new_connection_id, HttpConnection};
 pub(crate) use pipe::{PipeReceiver, PipeSender};
 pub(crate) use shutdown::stopping;
 pub(crate) use table::ConnectionTable;
+pub(crate) use token::ConnectionToken;
 
 use std::future::Future;
 

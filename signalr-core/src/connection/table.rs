@@ -5,13 +5,14 @@
 //! Long Polling connection's shared poll) beside each [`HttpConnection`](super::HttpConnection)
 //! without this layer knowing the transports.
 
+use super::token::ConnectionToken;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Entries keyed by connection token.
 #[derive(Debug)]
 pub(crate) struct ConnectionTable<T> {
-    entries: Mutex<HashMap<Arc<str>, Arc<T>>>,
+    entries: Mutex<HashMap<ConnectionToken, Arc<T>>>,
 }
 
 impl<T> Default for ConnectionTable<T> {
@@ -23,14 +24,14 @@ impl<T> Default for ConnectionTable<T> {
 }
 
 impl<T> ConnectionTable<T> {
-    fn lock(&self) -> MutexGuard<'_, HashMap<Arc<str>, Arc<T>>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<ConnectionToken, Arc<T>>> {
         // Every critical section is one map operation: a poisoned lock still holds a
         // consistent table.
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Adds an entry under `token`.
-    pub(crate) fn insert(&self, token: Arc<str>, entry: Arc<T>) {
+    pub(crate) fn insert(&self, token: ConnectionToken, entry: Arc<T>) {
         self.lock().insert(token, entry);
     }
 

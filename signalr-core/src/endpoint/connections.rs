@@ -2,8 +2,8 @@
 //! outlives a single request (a Long Polling connection's shared poll).
 
 use crate::connection::{
-    is_shutting_down, new_connection_id, stopping, ConnectionTable, HttpConnection,
-    HttpConnectionOptions, PipeReceiver,
+    is_shutting_down, new_connection_id, stopping, ConnectionTable, ConnectionToken,
+    HttpConnection, HttpConnectionOptions, PipeReceiver,
 };
 use crate::transport::long_polling::LongPoll;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -90,16 +90,17 @@ impl Connections {
             return Err(Refused::TooManyUnclaimed);
         }
         let id = new_connection_id();
-        let token = if negotiate_version == 0 {
+        let token = ConnectionToken::new(if negotiate_version == 0 {
             id.clone()
         } else {
             new_connection_id()
-        };
+        });
         let connection = Arc::new(EndpointConnection {
             http: HttpConnection::new(id, token.clone(), options, stateful_reconnect),
             long_poll: OnceLock::new(),
             unclaimed: AtomicBool::new(true),
         });
+        tracing::debug!(connection_id = %connection.shared.connection_id, stateful_reconnect, "negotiated a connection");
         self.table.insert(token, connection.clone());
         super::inactivity::watch(
             Arc::downgrade(self),
@@ -136,6 +137,7 @@ impl Connections {
     /// Removes a connection and tells every part of it to stop.
     pub(crate) fn remove(&self, token: &str) {
         if let Some(connection) = self.table.remove(token) {
+            tracing::debug!(connection_id = %connection.shared.connection_id, "disposed a connection");
             self.claimed(&connection);
             connection.shared.closed.cancel();
         }

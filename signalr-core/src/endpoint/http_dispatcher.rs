@@ -13,7 +13,7 @@ use crate::transport::{http_send, server_sent_events, websockets};
 use axum::extract::Request;
 use axum::http::request::Parts;
 use axum::http::{header, Method, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
 use std::sync::Arc;
@@ -104,6 +104,9 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
         if request.method() != Method::POST {
             return text(StatusCode::METHOD_NOT_ALLOWED, "");
         }
+        if let Some(refused) = self.refused_origin(request.headers()) {
+            return refused;
+        }
         negotiate(
             &self.inner.connections,
             &self.inner.options,
@@ -179,6 +182,30 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
         });
     }
 
+    /// `403` for a request from a browser origin the endpoint does not allow.
+    fn refused_origin(&self, headers: &axum::http::HeaderMap) -> Option<Response> {
+        let origin = headers.get(header::ORIGIN);
+        if self.inner.options.allowed_origins.allows(origin) {
+            return None;
+        }
+        let shown = origin
+            .and_then(|origin| origin.to_str().ok())
+            .unwrap_or("(not text)");
+        tracing::debug!(
+            origin = shown,
+            "refused a request from an origin that is not allowed"
+        );
+        let body = format!("The origin '{shown}' is not allowed to connect to this endpoint.");
+        Some(
+            (
+                StatusCode::FORBIDDEN,
+                [(header::CONTENT_TYPE, "text/plain")],
+                body,
+            )
+                .into_response(),
+        )
+    }
+
     /// The answer to a transport request that could not bind its connection.
     fn refused(error: ClaimError) -> Response {
         match error {
@@ -209,6 +236,11 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
     async fn connect(&self, request: Request, token: Option<String>) -> Response {
         let (mut parts, _body) = request.into_parts();
         let upgrade = websockets::upgrade_request(&mut parts);
+        if upgrade.is_some() {
+            if let Some(refused) = self.refused_origin(&parts.headers) {
+                return refused;
+            }
+        }
         let transport = match &upgrade {
             Some(_) => TransportType::WebSockets,
             None if accepts_event_stream(&parts) => TransportType::ServerSentEvents,

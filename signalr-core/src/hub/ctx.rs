@@ -85,6 +85,11 @@ impl Ctx {
     }
 
     /// The HTTP request that connected the caller's transport (headers, URI, extensions).
+    ///
+    /// Without its secrets: the URI has no `id` (the connection token) or `access_token`
+    /// query parameter, and credential headers (`Authorization`, `Cookie`) are marked
+    /// sensitive, so that `Debug` output of the request never shows them. What an
+    /// authentication layer put in the extensions (claims, the user) is there.
     pub fn request(&self) -> &Parts {
         &self.request
     }

@@ -69,6 +69,13 @@ async fn run<D: Dispatch>(hub: Arc<HubShared<D>>, mut connection: ConnectionCont
     // handshake response.
     let stateful_reconnect = request.version >= 2
         && connection.enable_stateful_reconnect(protocol, options.stateful_reconnect_buffer_size);
+    tracing::debug!(
+        connection_id = connection.connection_id(),
+        protocol = protocol.name(),
+        version = request.version,
+        stateful_reconnect,
+        "hub handshake completed"
+    );
     let mut reader = RecordReader::new(protocol, options.maximum_receive_message_size);
     reader.push(&leftover);
 

@@ -534,6 +534,12 @@ impl<'a, D: Dispatch> Session<'a, D> {
 
     /// Checks an invocation against the method table and starts it; answers the failures.
     fn invocation(&mut self, invocation: InvocationMessage, streaming: bool) {
+        tracing::trace!(
+            connection_id = self.cx.connection_id(),
+            method = %invocation.target,
+            streaming,
+            "invocation"
+        );
         let InvocationMessage {
             invocation_id,
             target,
