@@ -1,7 +1,7 @@
 #![doc = include_str!("docs/tour.md")]
 
 pub use signalr_core::{auth, connection, endpoint, hub, protocol};
-pub use signalr_macros::{hub, hub_client};
+pub use signalr_macros::{authorize, hub, hub_client};
 
 mod listener;
 mod shutdown;
@@ -18,11 +18,12 @@ pub mod stream {
 
 /// Everything a hub author usually needs.
 pub mod prelude {
+    pub use crate::authorize;
     pub use crate::connection::Transports;
     pub use crate::hub::{
-        stream_channel, ClientProxy, ClientResultError, Ctx, DisconnectReason, HubContext,
-        HubError, HubOptions, HubServer, RouterExt, SendError, SingleClientProxy, UploadStream,
-        UserId,
+        stream_channel, AuthorizationContext, ClientProxy, ClientResultError, Ctx,
+        DisconnectReason, HubContext, HubError, HubOptions, HubServer, RouterExt, SendError,
+        SingleClientProxy, UploadStream, UserId,
     };
     pub use crate::protocol::HubProtocol;
     pub use futures_util::{Stream, StreamExt};

@@ -112,8 +112,15 @@ pub(crate) fn route_quirks(
 }
 
 /// `GET /generateJwtToken`.
-pub(crate) async fn generate_jwt_token(State(state): State<AppState>) -> Response {
-    match state.tokens.issue() {
+/// `GET /generateJwtToken[?user=NAME][&role=ROLE]`: a token for that user (default
+/// `testuser`) with that role (none by default).
+pub(crate) async fn generate_jwt_token(
+    State(state): State<AppState>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Response {
+    let user = signalr::endpoint::query_param(query.as_deref(), "user");
+    let role = signalr::endpoint::query_param(query.as_deref(), "role");
+    match state.tokens.issue(user, role) {
         Ok(token) => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "text/plain")],

@@ -1,8 +1,11 @@
-//! The test server's JSON Web Tokens (contract A.5): HS256 with a key made at start-up.
+//! The test server's JSON Web Tokens (contract A.5, C.1): HS256 with a key made at
+//! start-up, naming a user and optionally a role.
 
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use signalr::auth::TokenValidator;
 use signalr::hub::UserId;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The claims the functional tests expect.
@@ -11,6 +14,9 @@ struct Claims {
     /// The .NET short name of the name-identifier claim.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     nameid: Option<String>,
+    /// The .NET short name of the role claim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    role: Option<String>,
     iss: String,
     aud: String,
     exp: u64,
@@ -41,12 +47,17 @@ impl Tokens {
         }
     }
 
-    /// A token for `testuser`, valid for 5 seconds (plus the 5 minutes of clock skew
-    /// .NET allows).
-    pub(crate) fn issue(&self) -> Result<String, jsonwebtoken::errors::Error> {
+    /// A token for `user` (the tests' `testuser` by default) with `role`, valid for 5
+    /// seconds (plus the 5 minutes of clock skew .NET allows).
+    pub(crate) fn issue(
+        &self,
+        user: Option<String>,
+        role: Option<String>,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
         let now = now();
         let claims = Claims {
-            nameid: Some("testuser".to_owned()),
+            nameid: Some(user.unwrap_or_else(|| "testuser".to_owned())),
+            role,
             iss: "SignalRTestServer".to_owned(),
             aud: "SignalRTests".to_owned(),
             exp: now + 5,
@@ -56,14 +67,45 @@ impl Tokens {
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
     }
 
-    /// The user of a valid token carrying a name identifier.
-    pub(crate) fn validate(&self, token: &str) -> Option<UserId> {
+    /// The claims of a valid token.
+    fn claims(&self, token: &str) -> Option<Claims> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 300;
         validation.validate_aud = false;
         validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp"]);
-        let data = decode::<Claims>(token, &self.decoding, &validation).ok()?;
-        data.claims.nameid.map(UserId::new)
+        decode::<Claims>(token, &self.decoding, &validation)
+            .ok()
+            .map(|data| data.claims)
+    }
+}
+
+/// The role a token carries, for `#[authorize]` policies.
+#[derive(Debug, Clone)]
+pub(crate) struct Role(pub(crate) String);
+
+/// Checks tokens for `BearerAuthLayer`: the name identifier becomes the user id, the role
+/// claim a [`Role`] in the request's extensions.
+pub(crate) struct JwtValidator(pub(crate) Arc<Tokens>);
+
+impl TokenValidator for JwtValidator {
+    fn validate(&self, token: &str) -> Option<UserId> {
+        self.0.claims(token)?.nameid.map(UserId::new)
+    }
+
+    fn authenticate(&self, token: &str, extensions: &mut axum::http::Extensions) -> bool {
+        let Some(Claims {
+            nameid: Some(user),
+            role,
+            ..
+        }) = self.0.claims(token)
+        else {
+            return false;
+        };
+        extensions.insert(UserId::new(user));
+        if let Some(role) = role {
+            extensions.insert(Role(role));
+        }
+        true
     }
 }

@@ -1,6 +1,6 @@
 //! The conformance test server: every route, hub and method that the official SignalR
 //! client's functional tests expect (`shared/conformance-contract.md`, sections A and B),
-//! and the origin checks of section C.2.
+//! and the authorization and origin checks of sections C.1 and C.2.
 //!
 //! ```text
 //! cargo run --release --example conformance -- --listen 127.0.0.1:5000
@@ -41,11 +41,33 @@ impl Uncreatable for NeverCreated {
     }
 }
 
-/// `HubWithAuthorization`.
+/// Whether the caller's token carries the role `admin`.
+fn is_admin(cx: &AuthorizationContext<'_>) -> bool {
+    cx.extensions()
+        .get::<jwt::Role>()
+        .is_some_and(|role| role.0 == "admin")
+}
+
+/// What `/authorizedhub` calls on its clients.
+#[signalr::hub_client]
+pub trait AuthorizedClient {
+    /// A message sent to the user.
+    async fn user_message(&self, message: String);
+}
+
+/// `HubWithAuthorization` (contract A.5, C.1): a valid token is required to connect.
 #[signalr::hub]
+#[authorize]
 pub trait HubWithAuthorization {
     /// Returns `message`.
     async fn echo(&self, message: String) -> String;
+    /// The connection's user id.
+    async fn who_am_i(&self, cx: &Ctx) -> String;
+    /// Returns `message`, for callers with the role `admin` only.
+    #[authorize(is_admin)]
+    async fn admin_only(&self, message: String) -> String;
+    /// Calls `UserMessage(message)` on every connection of `user`.
+    async fn send_to_user(&self, cx: &Ctx, user: String, message: String) -> Result<(), HubError>;
 }
 
 struct Authorized;
@@ -53,6 +75,19 @@ struct Authorized;
 impl HubWithAuthorization for Authorized {
     async fn echo(&self, message: String) -> String {
         message
+    }
+
+    async fn who_am_i(&self, cx: &Ctx) -> String {
+        cx.user_id().unwrap_or_default().to_owned()
+    }
+
+    async fn admin_only(&self, message: String) -> String {
+        message
+    }
+
+    async fn send_to_user(&self, cx: &Ctx, user: String, message: String) -> Result<(), HubError> {
+        cx.clients().user(&user).user_message(message).await?;
+        Ok(())
     }
 }
 
@@ -68,9 +103,7 @@ fn app() -> axum::Router {
             "/authorizedhub",
             Authorized.into_server().enable_detailed_errors(true),
         )
-        .layer(BearerAuthLayer::new(move |token: &str| {
-            tokens.validate(token)
-        }));
+        .layer(BearerAuthLayer::new(jwt::JwtValidator(tokens)));
     let no_websockets = HttpConnectionOptions {
         transports: Transports::SERVER_SENT_EVENTS | Transports::LONG_POLLING,
         ..HttpConnectionOptions::default()

@@ -36,6 +36,20 @@ impl std::fmt::Debug for BearerToken {
 pub trait TokenValidator: Send + Sync + 'static {
     /// The user the token belongs to, or `None` when it is not valid.
     fn validate(&self, token: &str) -> Option<UserId>;
+
+    /// Validates `token` and records what it says about the caller in the request's
+    /// `extensions`, where the hub's user id provider and `#[authorize]` policies find it;
+    /// `false` refuses the request. The default inserts the [`UserId`] from
+    /// [`validate`](Self::validate); override it to add claims or roles as well.
+    fn authenticate(&self, token: &str, extensions: &mut axum::http::Extensions) -> bool {
+        match self.validate(token) {
+            Some(user) => {
+                extensions.insert(user);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 impl<F> TokenValidator for F
@@ -153,10 +167,11 @@ where
 
     fn call(&mut self, mut request: Request<Body>) -> Self::Future {
         let token = bearer_token(&request);
-        let user = token.as_deref().and_then(|t| self.validator.validate(t));
-        match (token, user) {
-            (Some(token), Some(user)) => {
-                request.extensions_mut().insert(user);
+        let authenticated = token
+            .as_deref()
+            .is_some_and(|token| self.validator.authenticate(token, request.extensions_mut()));
+        match token {
+            Some(token) if authenticated => {
                 request.extensions_mut().insert(BearerToken(token));
                 Box::pin(self.inner.call(request))
             }

@@ -37,4 +37,5 @@ pub(crate) mod transport;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::hub::contract::{CallOutcome, Dispatch, HubCall, MethodInfo};
+    pub use crate::hub::Authorize;
 }

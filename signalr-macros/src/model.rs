@@ -1,7 +1,7 @@
 //! The model both macros work from: a trait's methods with their wire names, parameters
 //! and return kinds, validated with an error at the offending span.
 
-use crate::attributes::take_method_attributes;
+use crate::attributes::{take_authorize, take_method_attributes, AuthorizeAttribute};
 use crate::naming::pascal_case;
 use proc_macro2::Span;
 use syn::spanned::Spanned;
@@ -124,6 +124,8 @@ pub(crate) struct Method {
     pub(crate) takes_context: Option<Type>,
     pub(crate) params: Vec<Param>,
     pub(crate) returns: ReturnKind,
+    /// `#[authorize]` on the method.
+    pub(crate) authorize: Option<AuthorizeAttribute>,
     /// The declaration as written, attributes of ours removed.
     pub(crate) item: TraitItemFn,
 }
@@ -132,6 +134,8 @@ pub(crate) struct Method {
 pub(crate) struct TraitModel {
     pub(crate) item: ItemTrait,
     pub(crate) methods: Vec<Method>,
+    /// `#[authorize]` on the trait.
+    pub(crate) authorize: Option<AuthorizeAttribute>,
 }
 
 /// Collects errors so that one expansion reports every misuse at once.
@@ -214,6 +218,20 @@ fn method(side: Side, mut item: TraitItemFn, errors: &mut Errors) -> Option<Meth
             return None;
         }
     };
+    let authorize = match take_authorize(&mut item.attrs) {
+        Ok(authorize) => authorize,
+        Err(e) => {
+            errors.push(e);
+            return None;
+        }
+    };
+    if let (Side::Client, Some(authorize)) = (side, &authorize) {
+        errors.push(syn::Error::new(
+            authorize.span,
+            "`#[authorize]` goes on the methods of a `#[hub]` trait (what clients may call), not on client methods",
+        ));
+        return None;
+    }
     let sig = &item.sig;
     let mut ok = true;
     let mut fail = |span: Span, message: String| {
@@ -354,6 +372,7 @@ fn method(side: Side, mut item: TraitItemFn, errors: &mut Errors) -> Option<Meth
         takes_context,
         params,
         returns,
+        authorize,
         item,
     })
 }
@@ -361,6 +380,19 @@ fn method(side: Side, mut item: TraitItemFn, errors: &mut Errors) -> Option<Meth
 /// Builds and validates the model of a `#[hub]` or `#[hub_client]` trait.
 pub(crate) fn parse(side: Side, mut item: ItemTrait, reserved: &[&str]) -> syn::Result<TraitModel> {
     let mut errors = Errors::default();
+    let authorize = match take_authorize(&mut item.attrs) {
+        Ok(authorize) => authorize,
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
+    if let (Side::Client, Some(found)) = (side, &authorize) {
+        errors.push(syn::Error::new(
+            found.span,
+            "`#[authorize]` goes on a `#[hub]` trait (what clients may call), not on a `#[hub_client]` trait",
+        ));
+    }
     if !item.generics.params.is_empty() {
         errors.push(syn::Error::new(
             item.generics.span(),
@@ -422,5 +454,9 @@ pub(crate) fn parse(side: Side, mut item: ItemTrait, reserved: &[&str]) -> syn::
         }
     }
     errors.finish()?;
-    Ok(TraitModel { item, methods })
+    Ok(TraitModel {
+        item,
+        methods,
+        authorize,
+    })
 }

@@ -8,7 +8,10 @@ use syn::parse_quote;
 use syn::spanned::Spanned;
 
 pub(crate) fn render(model: TraitModel) -> TokenStream {
-    let TraitModel { mut item, methods } = model;
+    // `#[authorize]` on a client trait was refused while parsing.
+    let TraitModel {
+        mut item, methods, ..
+    } = model;
     let trait_ident = item.ident.clone();
     let mut declarations = Vec::new();
     let mut implementations = Vec::new();

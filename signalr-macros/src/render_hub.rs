@@ -1,6 +1,7 @@
 //! Code generation for `#[hub]`: the trait with `Send` futures, its dispatcher, and
 //! `into_server()`.
 
+use crate::attributes::AuthorizeAttribute;
 use crate::model::{ReturnKind, TraitModel};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
@@ -53,8 +54,37 @@ fn add_send(ty: &mut syn::Type) {
     }
 }
 
+/// The `Option<Authorize>` constant for an `#[authorize]` attribute (or its absence). A
+/// policy of the wrong type is reported at its path.
+fn authorize_rule(attribute: &Option<AuthorizeAttribute>) -> TokenStream {
+    match attribute {
+        None => quote!(::std::option::Option::None),
+        Some(AuthorizeAttribute { policy: None, .. }) => {
+            quote!(::std::option::Option::Some(
+                ::signalr::__private::Authorize::Authenticated
+            ))
+        }
+        Some(AuthorizeAttribute {
+            policy: Some(path), ..
+        }) => {
+            let policy = quote_spanned! {path.span()=>
+                {
+                    const POLICY: ::signalr::hub::Policy = #path;
+                    POLICY
+                }
+            };
+            quote!(::std::option::Option::Some(::signalr::__private::Authorize::Policy(#policy)))
+        }
+    }
+}
+
 pub(crate) fn render(model: TraitModel) -> TokenStream {
-    let TraitModel { mut item, methods } = model;
+    let TraitModel {
+        mut item,
+        methods,
+        authorize,
+    } = model;
+    let hub_authorize = authorize_rule(&authorize);
     let trait_ident = item.ident.clone();
     let vis = item.vis.clone();
     let dispatcher = format_ident!("{}Dispatcher", trait_ident);
@@ -71,12 +101,14 @@ pub(crate) fn render(model: TraitModel) -> TokenStream {
         let parameters = method.wire_parameters();
         let upload_streams = method.upload_streams();
         let streaming = matches!(method.returns, ReturnKind::Stream { .. });
+        let authorize = authorize_rule(&method.authorize);
         infos.push(quote! {
             ::signalr::__private::MethodInfo {
                 name: #wire_name,
                 parameters: #parameters,
                 upload_streams: #upload_streams,
                 streaming: #streaming,
+                authorize: #authorize,
             }
         });
 
@@ -208,6 +240,8 @@ pub(crate) fn render(model: TraitModel) -> TokenStream {
 
         impl<H: #trait_ident> ::signalr::__private::Dispatch for #dispatcher<H> {
             const METHODS: &'static [::signalr::__private::MethodInfo] = &[#(#infos),*];
+
+            const AUTHORIZE: ::std::option::Option<::signalr::__private::Authorize> = #hub_authorize;
 
             fn dispatch<'a>(
                 &'a self,

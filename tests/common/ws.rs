@@ -22,8 +22,24 @@ pub(crate) struct Client {
 }
 
 pub(crate) async fn try_open(addr: SocketAddr, query: &str) -> Result<Ws, tungstenite::Error> {
-    let url = format!("ws://{addr}/hub{query}");
-    let (ws, _response) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
+    try_open_with_headers(addr, query, &[]).await
+}
+
+/// Opens `/hub{query}` with extra request headers.
+pub(crate) async fn try_open_with_headers(
+    addr: SocketAddr,
+    query: &str,
+    headers: &[(&str, &str)],
+) -> Result<Ws, tungstenite::Error> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("ws://{addr}/hub{query}").into_client_request()?;
+    for (name, value) in headers {
+        request.headers_mut().insert(
+            tungstenite::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            tungstenite::http::HeaderValue::from_str(value).unwrap(),
+        );
+    }
+    let (ws, _response) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(request))
         .await
         .expect("the WebSocket upgrade did not complete in time")?;
     Ok(ws)
@@ -48,6 +64,20 @@ impl Client {
             binary,
             handshaken: false,
         }
+    }
+
+    /// A JSON connection with extra request headers, after a successful handshake
+    /// (skipNegotiation).
+    pub(crate) async fn json_with_headers(addr: SocketAddr, headers: &[(&str, &str)]) -> Client {
+        let ws = try_open_with_headers(addr, "", headers).await.unwrap();
+        let mut client = Client {
+            ws,
+            buffer: Vec::new(),
+            binary: false,
+            handshaken: false,
+        };
+        client.handshake(JSON_HANDSHAKE).await;
+        client
     }
 
     /// A JSON connection after a successful handshake (skipNegotiation).

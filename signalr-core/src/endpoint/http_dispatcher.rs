@@ -35,11 +35,32 @@ pub struct HttpConnectionDispatcher<H> {
     inner: Arc<Inner<H>>,
 }
 
-#[derive(Debug)]
 struct Inner<H> {
     handler: Arc<H>,
     options: HttpConnectionOptions,
     connections: Arc<Connections>,
+    authorizer: Option<Arc<dyn RequestAuthorizer>>,
+}
+
+impl<H: std::fmt::Debug> std::fmt::Debug for Inner<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inner")
+            .field("handler", &self.handler)
+            .field("options", &self.options)
+            .field("connections", &self.connections)
+            .field("authorizer", &self.authorizer.is_some())
+            .finish()
+    }
+}
+
+/// Decides, before negotiate and before every transport request (connect, send, poll,
+/// delete), whether a request may reach the endpoint: the hook `#[authorize]` on a hub
+/// uses. It sees the request after the layers in front of the endpoint (authentication)
+/// ran.
+pub trait RequestAuthorizer: Send + Sync + 'static {
+    /// `Ok` lets the request through; `Err(status)` answers it with `status` (`401` for
+    /// a missing identity, `403` for one that may not connect).
+    fn authorize(&self, request: &Parts) -> Result<(), StatusCode>;
 }
 
 impl<H> Clone for HttpConnectionDispatcher<H> {
@@ -58,12 +79,61 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
 
     /// Like [`new`](Self::new), sharing an existing handler.
     pub fn from_arc(handler: Arc<H>, options: HttpConnectionOptions) -> Self {
+        Self::build(handler, options, None)
+    }
+
+    /// Like [`from_arc`](Self::from_arc), with every request checked by `authorizer`
+    /// first.
+    pub fn with_authorizer(
+        handler: Arc<H>,
+        options: HttpConnectionOptions,
+        authorizer: Arc<dyn RequestAuthorizer>,
+    ) -> Self {
+        Self::build(handler, options, Some(authorizer))
+    }
+
+    fn build(
+        handler: Arc<H>,
+        options: HttpConnectionOptions,
+        authorizer: Option<Arc<dyn RequestAuthorizer>>,
+    ) -> Self {
         HttpConnectionDispatcher {
             inner: Arc::new(Inner {
                 handler,
                 options,
                 connections: Arc::new(Connections::default()),
+                authorizer,
             }),
+        }
+    }
+
+    /// The request back when the authorizer lets it through, else the answer refusing it.
+    fn refused_by_authorizer(&self, request: Request) -> Result<Request, Box<Response>> {
+        let Some(authorizer) = &self.inner.authorizer else {
+            return Ok(request);
+        };
+        let (parts, body) = request.into_parts();
+        match authorizer.authorize(&parts) {
+            Ok(()) => Ok(Request::from_parts(parts, body)),
+            Err(StatusCode::UNAUTHORIZED) => Err(Box::new(
+                (
+                    StatusCode::UNAUTHORIZED,
+                    [
+                        (header::WWW_AUTHENTICATE, "Bearer"),
+                        (header::CONTENT_TYPE, "text/plain"),
+                    ],
+                    "Authentication is required to connect to this hub.",
+                )
+                    .into_response(),
+            )),
+            Err(status) => Err(Box::new(
+                (
+                    status,
+                    [(header::CONTENT_TYPE, "text/plain")],
+                    "The authenticated user may not connect to this hub.",
+                )
+                    .into_response(),
+            )),
         }
     }
 
@@ -104,6 +174,10 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
         if request.method() != Method::POST {
             return text(StatusCode::METHOD_NOT_ALLOWED, "");
         }
+        let request = match self.refused_by_authorizer(request) {
+            Ok(request) => request,
+            Err(refused) => return *refused,
+        };
         if let Some(refused) = self.refused_origin(request.headers()) {
             return refused;
         }
@@ -115,6 +189,10 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
     }
 
     async fn connection_request(&self, request: Request) -> Response {
+        let request = match self.refused_by_authorizer(request) {
+            Ok(request) => request,
+            Err(refused) => return *refused,
+        };
         let token = query_param(request.uri().query(), "id").filter(|id| !id.is_empty());
         match *request.method() {
             Method::GET | Method::CONNECT => self.connect(request, token).await,

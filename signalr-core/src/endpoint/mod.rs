@@ -9,5 +9,5 @@ mod inactivity;
 mod negotiate;
 mod query;
 
-pub use http_dispatcher::HttpConnectionDispatcher;
+pub use http_dispatcher::{HttpConnectionDispatcher, RequestAuthorizer};
 pub use query::query_param;

@@ -10,6 +10,7 @@ use super::runtime::{HubConnectionHandler, HubShared};
 use super::users::{DefaultUserIdProvider, UserIdProvider};
 use crate::connection::{ConnectionHandler, HttpConnectionOptions, Transports};
 use crate::endpoint::HttpConnectionDispatcher;
+use crate::hub::authorization::ConnectionAuthorizer;
 use crate::protocol::HubProtocol;
 use axum::Router;
 use std::sync::Arc;
@@ -195,15 +196,23 @@ impl<D: HubDispatcher> HubServer<D> {
     /// The connection endpoint that runs this hub (for mounting it yourself).
     pub fn into_dispatcher(self) -> HttpConnectionDispatcher<impl ConnectionHandler> {
         self.hub.apply(&self.options);
-        let handler = HubConnectionHandler {
+        let users = self.users.clone();
+        let handler = Arc::new(HubConnectionHandler {
             shared: Arc::new(HubShared {
                 dispatcher: self.dispatcher,
                 options: self.options,
                 hub: self.hub,
                 users: self.users,
             }),
-        };
-        HttpConnectionDispatcher::new(handler, self.transport)
+        });
+        match D::AUTHORIZE {
+            Some(rule) => HttpConnectionDispatcher::with_authorizer(
+                handler,
+                self.transport,
+                Arc::new(ConnectionAuthorizer { rule, users }),
+            ),
+            None => HttpConnectionDispatcher::from_arc(handler, self.transport),
+        }
     }
 
     /// An axum router serving the hub at `path` (negotiate and every transport).

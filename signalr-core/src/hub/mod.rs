@@ -11,6 +11,7 @@
 //! hub object per call instead; sharing one value makes shared state explicit.
 
 // The API hub code uses.
+mod authorization;
 mod clients;
 mod ctx;
 mod disconnect;
@@ -36,6 +37,7 @@ mod runtime;
 #[cfg(test)]
 mod fan_out_tests;
 
+pub use authorization::{AuthorizationContext, Authorize, Policy, Refusal};
 pub use clients::{
     CallerClients, ClientProxy, HubClients, Many, ProxyScope, Single, SingleClientProxy,
 };

@@ -14,6 +14,8 @@ pub struct MethodInfo {
     pub upload_streams: usize,
     /// Whether the method returns a stream (called with a StreamInvocation).
     pub streaming: bool,
+    /// What `#[authorize]` on the method requires of its callers.
+    pub authorize: Option<crate::hub::Authorize>,
 }
 
 /// What the `#[hub]` macro implements for a hub's dispatcher: the method table, the
@@ -24,6 +26,9 @@ pub struct MethodInfo {
 pub trait Dispatch: Send + Sync + 'static {
     /// Every hub method, indexed by position.
     const METHODS: &'static [MethodInfo];
+
+    /// What `#[authorize]` on the hub trait requires of every connection.
+    const AUTHORIZE: Option<crate::hub::Authorize> = None;
 
     /// Runs method number `call.method()` of [`METHODS`](Self::METHODS).
     fn dispatch<'a>(&'a self, cx: &'a Ctx, call: HubCall) -> BoxFuture<'a, CallOutcome>;

@@ -12,7 +12,7 @@ use crate::hub::contract::{CallParts, Dispatch, HubCall, MethodInfo};
 use crate::hub::error::{with_detail, HubError};
 use crate::hub::filter::{invocation_chain, InvocationContext};
 use crate::hub::upload::{upload_channel, UploadEvent};
-use crate::hub::{BoxFuture, Ctx};
+use crate::hub::{AuthorizationContext, BoxFuture, Ctx};
 use crate::protocol::{
     parse_message, CompletionBody, CompletionMessage, CompletionOutcome, HubMessage, HubProtocol,
     InvocationMessage, OutboundMessage, RecordReader,
@@ -566,6 +566,18 @@ impl<'a, D: Dispatch> Session<'a, D> {
                 "The client attempted to invoke the non-streaming '{target}' method with a streaming invocation."
             );
             return self.answer_error(id, &text);
+        }
+        if let Some(rule) = &method.authorize {
+            let context = AuthorizationContext::for_invocation(
+                self.cx.user_id(),
+                self.cx.request(),
+                &target,
+                &arguments,
+            );
+            if rule.check(&context).is_err() {
+                let text = format!("Failed to invoke '{target}' because user is unauthorized");
+                return self.answer_error(id, &text);
+            }
         }
         if method.parameters != arguments.len() {
             let text = with_detail(

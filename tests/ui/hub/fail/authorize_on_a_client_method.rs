@@ -1,0 +1,7 @@
+#[signalr::hub_client]
+pub trait Screen {
+    #[authorize]
+    async fn show(&self, text: String);
+}
+
+fn main() {}

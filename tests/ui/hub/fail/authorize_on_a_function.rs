@@ -1,0 +1,4 @@
+#[signalr::authorize]
+fn not_a_hub() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[signalr::authorize]
+pub trait NotAHub {
+    fn call(&self);
+}
+
+fn main() {}
