@@ -11,8 +11,10 @@ use common::ws::{try_open_with_headers, Client};
 
 use axum::extract::Request;
 use axum::middleware::Next;
+use signalr::connection::{AuthenticationExpiry, HttpConnectionOptions};
 use signalr::prelude::*;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 /// The roles the authentication layer found for the caller.
 #[derive(Clone)]
@@ -110,6 +112,10 @@ async fn authenticate(mut request: Request, next: Next) -> axum::response::Respo
         );
         request.extensions_mut().insert(UserId::new(user));
         request.extensions_mut().insert(roles);
+        if let Some(ms) = header(&request, "x-expires-in-ms").and_then(|ms| ms.parse().ok()) {
+            let at = std::time::SystemTime::now() + std::time::Duration::from_millis(ms);
+            request.extensions_mut().insert(AuthenticationExpiry(at));
+        }
     }
     next.run(request).await
 }
@@ -251,5 +257,44 @@ async fn without_a_hub_rule_anonymous_callers_connect_and_only_the_methods_rule_
     assert_eq!(
         member.next_text().await,
         "{\"type\":3,\"invocationId\":\"1\",\"result\":1}\x1e"
+    );
+}
+
+#[tokio::test]
+async fn with_close_on_authentication_expiration_the_connection_closes_when_the_identity_expires() {
+    let closing = Open::into_server(Hub)
+        .enable_detailed_errors(true)
+        .transport_options(HttpConnectionOptions {
+            close_on_authentication_expiration: true,
+            ..Default::default()
+        });
+    let addr = serve(axum::Router::new().route_hub("/hub", closing)).await;
+    let headers = [("x-user", "alice"), ("x-expires-in-ms", "400")];
+    let mut client = Client::json_with_headers(addr, &headers).await;
+    client
+        .send_text(&invocation(Some("1"), "Anyone", "[]"))
+        .await;
+    assert_eq!(
+        client.next_text().await,
+        "{\"type\":3,\"invocationId\":\"1\",\"result\":2}\x1e"
+    );
+    let started = tokio::time::Instant::now();
+    assert_eq!(
+        client.next_text().await,
+        "{\"type\":7,\"error\":\"Connection closed with an error. AuthenticationExpired: the connection's authentication expired.\",\"allowReconnect\":true}\x1e"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+    client.expect_close().await;
+
+    // Off (the default): the expiry is not acted on.
+    let addr = serve(axum::Router::new().route_hub("/hub", Open::into_server(Hub))).await;
+    let mut client = Client::json_with_headers(addr, &headers).await;
+    client.expect_silence(Duration::from_millis(800)).await;
+    client
+        .send_text(&invocation(Some("1"), "Anyone", "[]"))
+        .await;
+    assert_eq!(
+        client.next_text().await,
+        "{\"type\":3,\"invocationId\":\"1\",\"result\":2}\x1e"
     );
 }

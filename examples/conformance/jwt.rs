@@ -97,12 +97,16 @@ impl TokenValidator for JwtValidator {
         let Some(Claims {
             nameid: Some(user),
             role,
+            exp,
             ..
         }) = self.0.claims(token)
         else {
             return false;
         };
         extensions.insert(UserId::new(user));
+        // Acted on by endpoints with `close_on_authentication_expiration`.
+        let expires = UNIX_EPOCH + std::time::Duration::from_secs(exp);
+        extensions.insert(signalr::connection::AuthenticationExpiry(expires));
         if let Some(role) = role {
             extensions.insert(Role(role));
         }

@@ -103,6 +103,18 @@ fn app() -> axum::Router {
             "/authorizedhub",
             Authorized.into_server().enable_detailed_errors(true),
         )
+        // Ours, beside the contract: the same hub closing connections when their token
+        // expires (the test tokens live 5 seconds).
+        .route_hub(
+            "/authorizedhub-expiring",
+            Authorized
+                .into_server()
+                .enable_detailed_errors(true)
+                .transport_options(HttpConnectionOptions {
+                    close_on_authentication_expiration: true,
+                    ..HttpConnectionOptions::default()
+                }),
+        )
         .layer(BearerAuthLayer::new(jwt::JwtValidator(tokens)));
     let no_websockets = HttpConnectionOptions {
         transports: Transports::SERVER_SENT_EVENTS | Transports::LONG_POLLING,

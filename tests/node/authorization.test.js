@@ -96,3 +96,28 @@ test("/authorizedhub: SendToUser reaches every connection of that user and nobod
     await server.stop();
   }
 });
+
+test("with close_on_authentication_expiration the connection closes when its token expires", { timeout: 30_000 }, async () => {
+  const server = await startExample("conformance");
+  try {
+    const accessToken = await token(server, "alice");
+    const issued = Date.now();
+    const connection = new signalR.HubConnectionBuilder()
+      .withUrl(`${server.url}/authorizedhub-expiring`, {
+        transport: signalR.HttpTransportType.WebSockets,
+        accessTokenFactory: () => accessToken,
+      })
+      .configureLogging(signalR.LogLevel.None)
+      .build();
+    const closed = new Promise((resolve) => connection.onclose(resolve));
+    await connection.start();
+    assert.equal(await connection.invoke("WhoAmI"), "alice");
+    const error = await closed;
+    const after = Date.now() - issued;
+    // The test tokens expire 5 s after they are issued (whole seconds).
+    assert.ok(after >= 3_900 && after < 8_000, `closed after ${after} ms`);
+    assert.match(String(error), /Connection closed with an error\. AuthenticationExpired/);
+  } finally {
+    await server.stop();
+  }
+});

@@ -88,6 +88,12 @@ fn detach(mut parts: Parts) -> Parts {
     parts
 }
 
+/// When the identity that authenticated a connection expires (a token's `exp`): an
+/// authentication layer puts it into the request's extensions, and with
+/// `close_on_authentication_expiration` the connection is closed at that instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthenticationExpiry(pub std::time::SystemTime);
+
 /// The application side of one connection, handed to a
 /// [`ConnectionHandler`](super::ConnectionHandler).
 #[derive(Debug)]
@@ -194,6 +200,19 @@ impl ConnectionContext {
     /// sensitive.
     pub fn request(&self) -> &Parts {
         &self.request
+    }
+
+    /// When the connection must be closed because its authentication expires: the
+    /// request's [`AuthenticationExpiry`], if the endpoint's
+    /// `close_on_authentication_expiration` is on.
+    pub fn authentication_expiry(&self) -> Option<std::time::SystemTime> {
+        if !self.shared.close_on_authentication_expiration {
+            return None;
+        }
+        self.request
+            .extensions
+            .get::<AuthenticationExpiry>()
+            .map(|expiry| expiry.0)
     }
 
     /// The request parts, shared.

@@ -99,6 +99,7 @@ impl HttpConnection {
                 id,
                 options.transport_send_timeout,
                 stateful_reconnect,
+                options.close_on_authentication_expiration,
             )),
             token,
             created: Instant::now(),

@@ -51,6 +51,12 @@ pub struct HttpConnectionOptions {
     /// `Origin` header; requests without one are served). Refused origins get `403`.
     /// Default: [`AllowedOrigins::Any`].
     pub allowed_origins: AllowedOrigins,
+    /// Whether a connection is closed when its authentication expires
+    /// (`CloseOnAuthenticationExpiration`): the authentication layer records when, as an
+    /// [`AuthenticationExpiry`](super::AuthenticationExpiry) in the request's extensions,
+    /// and the hub then closes the connection at that instant with a Close carrying an
+    /// error. Default: `false`, as .NET.
+    pub close_on_authentication_expiration: bool,
 }
 
 impl Default for HttpConnectionOptions {
@@ -69,6 +75,7 @@ impl Default for HttpConnectionOptions {
             maximum_unclaimed_connections: 10_000,
             allow_stateful_reconnects: false,
             allowed_origins: AllowedOrigins::Any,
+            close_on_authentication_expiration: false,
         }
     }
 }

@@ -21,6 +21,7 @@ mod token;
 mod transport_type;
 
 pub use allowed_origins::AllowedOrigins;
+pub use connection_context::AuthenticationExpiry;
 pub use connection_context::ConnectionContext;
 pub use error::QueueError;
 pub use http_options::HttpConnectionOptions;

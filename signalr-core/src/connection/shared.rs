@@ -29,6 +29,8 @@ pub(crate) struct ConnectionShared {
     /// Whether the application turned stateful reconnect on: a WebSocket that drops then
     /// leaves the connection waiting for a new one.
     pub(crate) resumable: AtomicBool,
+    /// Whether the connection ends when its authentication expires.
+    pub(crate) close_on_authentication_expiration: bool,
     /// Whether the application writes binary data (set before the handshake response).
     pub(crate) binary: AtomicBool,
     /// When the application last queued bytes, in milliseconds since [`epoch`]: keep-alive
@@ -46,8 +48,10 @@ impl ConnectionShared {
         connection_id: Arc<str>,
         send_timeout: Duration,
         stateful_reconnect: bool,
+        close_on_authentication_expiration: bool,
     ) -> Self {
         ConnectionShared {
+            close_on_authentication_expiration,
             connection_id,
             send_timeout,
             stateful_reconnect,

@@ -178,6 +178,14 @@ impl<'a, D: Dispatch> Session<'a, D> {
         let mut deadline = heartbeat.next_deadline(self.sender.last_write());
         let timer = tokio::time::sleep_until(to_tokio(deadline));
         tokio::pin!(timer);
+        // With `close_on_authentication_expiration`: the instant the identity expires
+        // (boxed: most connections have none).
+        let mut expires = connection.authentication_expiry().map(|at| {
+            let left = at
+                .duration_since(std::time::SystemTime::now())
+                .unwrap_or_default();
+            Box::pin(tokio::time::sleep(left))
+        });
         let result = 'session: loop {
             self.fill_slots(max_parallel);
             if !self.backlog.is_empty() {
@@ -247,6 +255,11 @@ impl<'a, D: Dispatch> Session<'a, D> {
                     if self.finished(finished).is_err() {
                         break End::TransportClosed;
                     }
+                }
+                () = expired(&mut expires) => {
+                    break End::Error(
+                        "AuthenticationExpired: the connection's authentication expired.".to_owned(),
+                    );
                 }
                 () = upload_room(&self.blocked_on) => self.blocked_on = None,
                 () = ack_due(&mut self.sequence) => self.acknowledge(),
@@ -717,6 +730,14 @@ fn to_tokio(deadline: Option<std::time::Instant>) -> Instant {
     match deadline {
         Some(deadline) => Instant::from_std(deadline),
         None => Instant::now() + std::time::Duration::from_secs(86_400 * 365),
+    }
+}
+
+/// Resolves when the connection's authentication expires; never without an expiry.
+async fn expired(expires: &mut Option<std::pin::Pin<Box<tokio::time::Sleep>>>) {
+    match expires {
+        Some(timer) => timer.as_mut().await,
+        None => std::future::pending().await,
     }
 }
 
