@@ -37,7 +37,10 @@ impl Listener {
     /// How long a write may make no progress before its socket is closed (default
     /// [`DEFAULT_WRITE_STALL_TIMEOUT`]; at least 1 ms).
     pub fn write_stall_timeout(mut self, timeout: Duration) -> Self {
-        self.write_stall_timeout = timeout.max(Duration::from_millis(1));
+        // Longer than a hundred years is never, and must not overflow a deadline.
+        self.write_stall_timeout = timeout
+            .max(Duration::from_millis(1))
+            .min(Duration::from_secs(100 * 365 * 24 * 60 * 60));
         self
     }
 

@@ -28,13 +28,20 @@ fn round_trip<P: serde::Serialize + ?Sized>(
     reader.push(&bytes);
     let record = reader.next_record().unwrap().expect("one whole record");
     assert_eq!(reader.next_record().unwrap(), None, "exactly one record");
-    parse_message(protocol, record).unwrap().expect("a known message type")
+    parse_message(protocol, record)
+        .unwrap()
+        .expect("a known message type")
 }
 
 type Arguments = (String, i64, Vec<String>, Option<bool>);
 
 fn arguments() -> impl Strategy<Value = Arguments> {
-    (any::<String>(), any::<i64>(), prop::collection::vec(any::<String>(), 0..4), any::<Option<bool>>())
+    (
+        any::<String>(),
+        any::<i64>(),
+        prop::collection::vec(any::<String>(), 0..4),
+        any::<Option<bool>>(),
+    )
 }
 
 proptest! {
@@ -137,6 +144,9 @@ fn pings_in_both_protocols() {
         let mut reader = RecordReader::new(protocol, None);
         reader.push(&OutboundMessage::ping(protocol));
         let record = reader.next_record().unwrap().unwrap();
-        assert_eq!(parse_message(protocol, record).unwrap(), Some(HubMessage::Ping));
+        assert_eq!(
+            parse_message(protocol, record).unwrap(),
+            Some(HubMessage::Ping)
+        );
     }
 }

@@ -5,6 +5,11 @@ use super::allowed_origins::AllowedOrigins;
 use super::transport_type::Transports;
 use std::time::Duration;
 
+/// The longest a timer is set for: a longer duration (up to `Duration::MAX`) means
+/// "practically never" and is cut to this (a hundred years) when a server is built, so
+/// that no deadline computed from it can overflow.
+pub(crate) const LONGEST_TIMEOUT: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+
 /// Options of one connection endpoint (modelling `HttpConnectionDispatcherOptions`).
 #[derive(Debug, Clone)]
 pub struct HttpConnectionOptions {
@@ -57,6 +62,21 @@ pub struct HttpConnectionOptions {
     /// and the hub then closes the connection at that instant with a Close carrying an
     /// error. Default: `false`, as .NET.
     pub close_on_authentication_expiration: bool,
+}
+
+impl HttpConnectionOptions {
+    /// The options with every duration at most [`LONGEST_TIMEOUT`].
+    pub(crate) fn bounded(mut self) -> Self {
+        for duration in [
+            &mut self.disconnect_timeout,
+            &mut self.websocket_close_timeout,
+            &mut self.transport_send_timeout,
+            &mut self.long_poll_timeout,
+        ] {
+            *duration = (*duration).min(LONGEST_TIMEOUT);
+        }
+        self
+    }
 }
 
 impl Default for HttpConnectionOptions {

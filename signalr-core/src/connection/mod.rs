@@ -31,6 +31,7 @@ pub use transport_type::{TransportType, Transports};
 
 pub(crate) use error::ClaimError;
 pub(crate) use http_connection::{new_connection_id, HttpConnection};
+pub(crate) use http_options::LONGEST_TIMEOUT;
 pub(crate) use pipe::{PipeReceiver, PipeSender};
 pub(crate) use shutdown::stopping;
 pub(crate) use table::ConnectionTable;

@@ -100,7 +100,7 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
         HttpConnectionDispatcher {
             inner: Arc::new(Inner {
                 handler,
-                options,
+                options: options.bounded(),
                 connections: Arc::new(Connections::default()),
                 authorizer,
             }),

@@ -90,6 +90,26 @@ impl std::fmt::Debug for HubFilters {
     }
 }
 
+impl HubOptions {
+    /// The options with every duration at most a hundred years (longer ones, up to
+    /// `Duration::MAX`, mean "practically never"), so that no deadline overflows.
+    pub(crate) fn bounded(mut self) -> Self {
+        use crate::connection::LONGEST_TIMEOUT;
+        for duration in [
+            &mut self.keep_alive_interval,
+            &mut self.client_timeout_interval,
+            &mut self.handshake_timeout,
+            &mut self.shutdown_timeout,
+        ] {
+            *duration = (*duration).min(LONGEST_TIMEOUT);
+        }
+        self.client_result_timeout = self
+            .client_result_timeout
+            .map(|timeout| timeout.min(LONGEST_TIMEOUT));
+        self
+    }
+}
+
 impl Default for HubOptions {
     fn default() -> Self {
         HubOptions {

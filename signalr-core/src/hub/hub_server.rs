@@ -194,7 +194,8 @@ impl<D: HubDispatcher> HubServer<D> {
     }
 
     /// The connection endpoint that runs this hub (for mounting it yourself).
-    pub fn into_dispatcher(self) -> HttpConnectionDispatcher<impl ConnectionHandler> {
+    pub fn into_dispatcher(mut self) -> HttpConnectionDispatcher<impl ConnectionHandler> {
+        self.options = self.options.bounded();
         self.hub.apply(&self.options);
         let users = self.users.clone();
         let handler = Arc::new(HubConnectionHandler {

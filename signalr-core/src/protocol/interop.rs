@@ -140,25 +140,31 @@ impl Timestamp {
     }
 
     fn from_ext_payload(payload: &[u8]) -> Option<Self> {
-        match payload.len() {
-            4 => Some(Timestamp::from_unix(
-                i64::from(u32::from_be_bytes(payload.try_into().ok()?)),
-                0,
-            )),
+        let (seconds, nanos) = match payload.len() {
+            4 => (i64::from(u32::from_be_bytes(payload.try_into().ok()?)), 0),
             8 => {
                 let value = u64::from_be_bytes(payload.try_into().ok()?);
-                Some(Timestamp::from_unix(
-                    (value & ((1 << 34) - 1)) as i64,
-                    (value >> 34) as u32,
-                ))
+                ((value & ((1 << 34) - 1)) as i64, (value >> 34) as u32)
             }
-            12 => {
-                let nanos = u32::from_be_bytes(payload[..4].try_into().ok()?);
-                let seconds = i64::from_be_bytes(payload[4..].try_into().ok()?);
-                Some(Timestamp::from_unix(seconds, nanos))
-            }
-            _ => None,
-        }
+            12 => (
+                i64::from_be_bytes(payload[4..].try_into().ok()?),
+                u32::from_be_bytes(payload[..4].try_into().ok()?),
+            ),
+            _ => return None,
+        };
+        Timestamp::within_dotnet_range(seconds, nanos)
+    }
+
+    /// As .NET reads a MessagePack timestamp into a `DateTime`: nanoseconds past a second
+    /// carry into the seconds, and instants outside years 1 to 9999 are refused.
+    fn within_dotnet_range(seconds: i64, nanos: u32) -> Option<Self> {
+        /// 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z, in Unix seconds.
+        const FIRST: i64 = -62_135_596_800;
+        const LAST: i64 = 253_402_300_799;
+        let seconds = seconds.checked_add(i64::from(nanos / 1_000_000_000))?;
+        (FIRST..=LAST)
+            .contains(&seconds)
+            .then(|| Timestamp::from_unix(seconds, nanos % 1_000_000_000))
     }
 }
 
@@ -246,7 +252,11 @@ impl<'de> Visitor<'de> for TimestampVisitor {
             )));
         }
         Timestamp::from_ext_payload(&payload.0)
-            .ok_or_else(|| de::Error::custom("invalid timestamp extension length"))
+            .ok_or_else(|| {
+                de::Error::custom(
+                    "invalid timestamp: the extension must be 4, 8 or 12 bytes, for an instant in years 1 to 9999",
+                )
+            })
     }
 }
 

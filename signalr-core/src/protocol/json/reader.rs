@@ -45,9 +45,49 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de JsonRaw>, D::E
     <&JsonRaw>::deserialize(d).map(Some)
 }
 
+/// The deepest nesting accepted, counting the record's own object: System.Text.Json's
+/// default `MaxDepth`, which .NET's JSON hub protocol reads with.
+const MAX_DEPTH: usize = 64;
+
+/// Whether no array or object in `text` is nested deeper than `max` (strings skipped).
+/// serde_json captures undecoded values without a depth limit, so it is checked here.
+fn nesting_within(text: &[u8], max: usize) -> bool {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &byte in text {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return false;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    true
+}
+
 pub(in crate::protocol) fn parse(record: Bytes) -> Result<Option<HubMessage>, ProtocolError> {
     let malformed = |reason: String| ProtocolError::malformed(HubProtocol::Json, reason);
     let text = std::str::from_utf8(&record).map_err(|e| malformed(e.to_string()))?;
+    if !nesting_within(text.as_bytes(), MAX_DEPTH) {
+        return Err(malformed(format!(
+            "The message is nested deeper than the {MAX_DEPTH} levels allowed."
+        )));
+    }
     // serde would also bind a JSON array to the record's fields by position.
     if !text.trim_start().starts_with('{') {
         return Err(malformed("Expected a JSON object.".into()));
