@@ -4,7 +4,7 @@ use super::error::HandshakeError;
 use super::framing::RECORD_SEPARATOR;
 use super::{HubProtocol, MAX_PROTOCOL_VERSION};
 use bytes::Bytes;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// A client's handshake request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,13 +15,10 @@ pub struct HandshakeRequest {
     pub version: u32,
 }
 
-#[derive(Deserialize)]
-struct RawHandshake {
-    protocol: Option<String>,
-    version: Option<u64>,
-}
-
-/// Parses a handshake request record (without its `0x1E`).
+/// Parses a handshake request record (without its `0x1E`), as .NET's handshake parser
+/// does: a JSON object (an array, even one holding the right values, is not) with a string
+/// `protocol` and a 32-bit integer `version` (negative versions are version 0);
+/// other properties are ignored, and of a repeated property the last counts.
 ///
 /// ```
 /// use signalr_core::protocol::{parse_handshake_request, HubProtocol};
@@ -29,26 +26,33 @@ struct RawHandshake {
 /// assert_eq!(request.protocol, HubProtocol::Json);
 /// ```
 pub fn parse_handshake_request(record: &[u8]) -> Result<HandshakeRequest, HandshakeError> {
-    let raw: RawHandshake =
+    let malformed = |text: &str| HandshakeError::Malformed(text.to_owned());
+    let object: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(record).map_err(|e| HandshakeError::Malformed(e.to_string()))?;
-    let name = raw.protocol.ok_or_else(|| {
-        HandshakeError::Malformed("Missing required property 'protocol'.".to_owned())
-    })?;
-    let version = raw.version.ok_or_else(|| {
-        HandshakeError::Malformed("Missing required property 'version'.".to_owned())
-    })?;
+    let name = match object.get("protocol") {
+        None => return Err(malformed("Missing required property 'protocol'.")),
+        Some(serde_json::Value::String(name)) => name.clone(),
+        Some(_) => return Err(malformed("Expected 'protocol' to be of type String.")),
+    };
+    let version = match object.get("version") {
+        None => return Err(malformed("Missing required property 'version'.")),
+        Some(value) => value
+            .as_i64()
+            .and_then(|v| i32::try_from(v).ok())
+            .ok_or_else(|| malformed("Expected 'version' to be of type Number."))?,
+    };
     let protocol =
         HubProtocol::from_name(&name).ok_or(HandshakeError::UnsupportedProtocol(name.clone()))?;
-    if version > u64::from(MAX_PROTOCOL_VERSION) {
+    if version > MAX_PROTOCOL_VERSION as i32 {
         return Err(HandshakeError::UnsupportedVersion {
             protocol: name,
-            version,
+            version: version as u64,
         });
     }
     Ok(HandshakeRequest {
         protocol,
-        // Bounded by MAX_PROTOCOL_VERSION above.
-        version: version as u32,
+        // Negative versions ask for nothing newer than version 0.
+        version: version.max(0) as u32,
     })
 }
 
@@ -91,6 +95,36 @@ mod tests {
                 version: 2
             })
         );
+    }
+
+    #[test]
+    fn handshake_is_read_as_dotnet_reads_it() {
+        // An array with the right values is not an object.
+        assert!(parse_handshake_request(br#"["json",1]"#).is_err());
+        // The last of a repeated property counts.
+        let request =
+            parse_handshake_request(br#"{"protocol":"json","protocol":"messagepack","version":1}"#)
+                .unwrap();
+        assert_eq!(request.protocol, HubProtocol::MessagePack);
+        assert_eq!(
+            parse_handshake_request(br#"{"protocol":1,"version":1}"#)
+                .unwrap_err()
+                .to_string(),
+            HandshakeError::Malformed("Expected 'protocol' to be of type String.".into())
+                .to_string()
+        );
+        for version in ["1.5", "\"1\"", "4294967297", "true"] {
+            let record = format!("{{\"protocol\":\"json\",\"version\":{version}}}");
+            assert!(
+                matches!(
+                    parse_handshake_request(record.as_bytes()),
+                    Err(HandshakeError::Malformed(_))
+                ),
+                "version {version} was accepted"
+            );
+        }
+        let negative = parse_handshake_request(br#"{"protocol":"json","version":-3}"#).unwrap();
+        assert_eq!(negative.version, 0);
     }
 
     #[test]
