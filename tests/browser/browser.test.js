@@ -315,3 +315,69 @@ describe("allowed origins on /testhub-origins in headless Chromium", { skip }, (
     assert.deepEqual(allowed, { ok: true, echoed: "from an allowed page" });
   });
 });
+
+// Authorization (contract C.1) from a page on another origin: tokens from
+// /generateJwtToken, AdminOnly refused without the admin role (the connection stays up),
+// WhoAmI answering the token's user, over every transport.
+describe("authorization on /authorizedhub in headless Chromium", { skip }, () => {
+  let signalrServer;
+  let pageServer;
+  let browser;
+  let page;
+
+  before(async () => {
+    const { chromium } = await import("playwright-core");
+    signalrServer = await startExample("conformance");
+    pageServer = await startStaticServer();
+    browser = await chromium.launch({
+      executablePath: chromiumPath,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+      timeout: 30000,
+    });
+    page = await browser.newPage();
+    await page.goto(`${pageServer.url}/`);
+  }, { timeout: 40000 });
+
+  after(async () => {
+    await browser?.close();
+    await Promise.all([signalrServer?.stop(), pageServer?.stop()]);
+  });
+
+  for (const transport of ["WebSockets", "ServerSentEvents", "LongPolling"]) {
+    test(`AdminOnly needs the admin role, WhoAmI is the token's user (${transport})`, async () => {
+      const result = await page.evaluate(async ({ base, transport }) => {
+        const connect = async (query) => {
+          const token = await (await fetch(`${base}/generateJwtToken?${query}`)).text();
+          const connection = new signalR.HubConnectionBuilder()
+            .withUrl(`${base}/authorizedhub`, {
+              transport: signalR.HttpTransportType[transport],
+              accessTokenFactory: () => token,
+            })
+            .configureLogging(signalR.LogLevel.None)
+            .build();
+          await connection.start();
+          return connection;
+        };
+        const outcome = async (promise) => promise.then((value) => ({ value }), (error) => ({ error: error.message }));
+        const user = await connect("user=alice");
+        const admin = await connect("user=root&role=admin");
+        const refused = await outcome(user.invoke("AdminOnly", "let me in"));
+        const stillUp = user.state;
+        const whoAmI = await user.invoke("WhoAmI");
+        const allowed = await outcome(admin.invoke("AdminOnly", "welcome"));
+        await Promise.all([user.stop(), admin.stop()]);
+        const anonymous = new signalR.HubConnectionBuilder()
+          .withUrl(`${base}/authorizedhub`, { transport: signalR.HttpTransportType[transport] })
+          .configureLogging(signalR.LogLevel.None)
+          .build();
+        const noToken = await outcome(anonymous.start());
+        return { refused, stillUp, whoAmI, allowed, noToken };
+      }, { base: signalrServer.url, transport });
+      assert.deepEqual(result.refused, { error: "Failed to invoke 'AdminOnly' because user is unauthorized" });
+      assert.equal(result.stillUp, "Connected");
+      assert.equal(result.whoAmI, "alice");
+      assert.deepEqual(result.allowed, { value: "welcome" });
+      assert.match(result.noToken.error ?? "", /401/);
+    });
+  }
+});
