@@ -5,6 +5,7 @@
 //
 //   cargo build --release --example chat
 //   node tests/node/soak/soak.mjs [connections=1000] [minutes=10]
+//   SOAK_LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 node tests/node/soak/soak.mjs
 //
 // The driver announces a numbered message every 200 ms through `POST /announce`
 // (HubContext); every connection also invokes Add and Echo now and then. Memory is
@@ -42,7 +43,14 @@ process.on("exit", () => {
 
 async function main() {
   const binary = path.resolve(here, "..", "..", "..", "target", "release", "examples", "chat");
-  const server = spawn(binary, ["--listen", "127.0.0.1:0"], { stdio: ["ignore", "pipe", "inherit"] });
+  // SOAK_LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 runs the server on another
+  // allocator (glibc's malloc keeps freed pages in its arenas).
+  const preload = process.env.SOAK_LD_PRELOAD;
+  const server = spawn(binary, ["--listen", "127.0.0.1:0"], {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, ...(preload ? { LD_PRELOAD: preload } : {}) },
+  });
+  if (preload) console.log(`server allocator: LD_PRELOAD=${preload}`);
   children.push(server);
   const url = await new Promise((resolve, reject) => {
     let output = "";
