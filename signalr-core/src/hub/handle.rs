@@ -1,7 +1,6 @@
 //! [`HubHandle`]: what every proxy, group manager and context of one hub shares.
 
 use super::error::ClientResultError;
-use super::hub_options::HubOptions;
 use super::lifetime::HubLifetimeManager;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -20,15 +19,15 @@ pub(crate) struct HubHandle {
     pending_results: Mutex<HashMap<Arc<str>, usize>>,
 }
 
+/// Default of `HubOptions::maximum_pending_client_results_per_client`.
+pub(crate) const DEFAULT_MAX_PENDING_RESULTS: usize = 100;
+
 impl HubHandle {
     pub(crate) fn new(manager: Arc<dyn HubLifetimeManager>) -> Self {
-        let defaults = HubOptions::default();
         HubHandle {
             manager,
             client_result_timeout_ms: AtomicU64::new(0),
-            max_pending_results: AtomicUsize::new(
-                defaults.maximum_pending_client_results_per_client,
-            ),
+            max_pending_results: AtomicUsize::new(DEFAULT_MAX_PENDING_RESULTS),
             pending_results: Mutex::new(HashMap::new()),
         }
     }
@@ -41,13 +40,16 @@ impl HubHandle {
         }
     }
 
-    /// Takes the options the proxies apply from the hub's options.
-    pub(crate) fn apply(&self, options: &HubOptions) {
-        self.set_client_result_timeout(options.client_result_timeout);
-        self.max_pending_results.store(
-            options.maximum_pending_client_results_per_client,
-            Ordering::Relaxed,
-        );
+    /// Takes the hub options the proxies apply (`client_result_timeout` and
+    /// `maximum_pending_client_results_per_client`).
+    pub(crate) fn apply(
+        &self,
+        client_result_timeout: Option<Duration>,
+        max_pending_results: usize,
+    ) {
+        self.set_client_result_timeout(client_result_timeout);
+        self.max_pending_results
+            .store(max_pending_results, Ordering::Relaxed);
     }
 
     /// Counts one more client result awaited from `connection_id`, within the limit.

@@ -126,7 +126,7 @@ impl Default for HubOptions {
             shutdown_timeout: Duration::from_secs(5),
             maximum_streams_per_client: 100,
             maximum_uploads_per_client: 100,
-            maximum_pending_client_results_per_client: 100,
+            maximum_pending_client_results_per_client: super::handle::DEFAULT_MAX_PENDING_RESULTS,
             filters: HubFilters::default(),
         }
     }

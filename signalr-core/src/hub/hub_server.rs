@@ -196,7 +196,10 @@ impl<D: HubDispatcher> HubServer<D> {
     /// The connection endpoint that runs this hub (for mounting it yourself).
     pub fn into_dispatcher(mut self) -> HttpConnectionDispatcher<impl ConnectionHandler> {
         self.options = self.options.bounded();
-        self.hub.apply(&self.options);
+        self.hub.apply(
+            self.options.client_result_timeout,
+            self.options.maximum_pending_client_results_per_client,
+        );
         let users = self.users.clone();
         let handler = Arc::new(HubConnectionHandler {
             shared: Arc::new(HubShared {
