@@ -139,6 +139,14 @@ async fn negotiate(addr: SocketAddr, headers: &[(&str, &str)]) -> common::http::
     .await
 }
 
+/// Invokes `method` with `arguments` (JSON) and returns the next record.
+async fn call(client: &mut Client, id: &str, method: &str, arguments: &str) -> String {
+    client
+        .send_text(&invocation(Some(id), method, arguments))
+        .await;
+    client.next_text().await
+}
+
 fn refusal(id: &str, method: &str) -> String {
     format!(
         "{{\"type\":3,\"invocationId\":\"{id}\",\"error\":\"Failed to invoke '{method}' because user is unauthorized\"}}\x1e"
@@ -180,11 +188,8 @@ async fn the_hub_rule_answers_negotiate_and_transport_requests_401_or_403() {
         other => panic!("expected 401, got {:?}", other.map(|_| ())),
     }
     let mut client = Client::json_with_headers(addr, &[("x-user", "alice")]).await;
-    client
-        .send_text(&invocation(Some("1"), "WhoAmI", "[]"))
-        .await;
     assert_eq!(
-        client.next_text().await,
+        call(&mut client, "1", "WhoAmI", "[]").await,
         "{\"type\":3,\"invocationId\":\"1\",\"result\":\"alice\"}\x1e"
     );
 }
@@ -193,37 +198,28 @@ async fn the_hub_rule_answers_negotiate_and_transport_requests_401_or_403() {
 async fn a_method_rule_refuses_the_invocation_and_keeps_the_connection() {
     let addr = serve(axum::Router::new().route_hub("/hub", Guarded::into_server(Hub))).await;
     let mut alice = Client::json_with_headers(addr, &[("x-user", "alice")]).await;
-    alice
-        .send_text(&invocation(Some("1"), "AdminOnly", "[\"hi\"]"))
-        .await;
-    assert_eq!(alice.next_text().await, refusal("1", "AdminOnly"));
-    // The policy sees the arguments.
-    alice
-        .send_text(&invocation(Some("2"), "Transfer", "[50]"))
-        .await;
     assert_eq!(
-        alice.next_text().await,
+        call(&mut alice, "1", "AdminOnly", "[\"hi\"]").await,
+        refusal("1", "AdminOnly")
+    );
+    // The policy sees the arguments.
+    assert_eq!(
+        call(&mut alice, "2", "Transfer", "[50]").await,
         "{\"type\":3,\"invocationId\":\"2\",\"result\":50}\x1e"
     );
-    alice
-        .send_text(&invocation(Some("3"), "Transfer", "[500]"))
-        .await;
-    assert_eq!(alice.next_text().await, refusal("3", "Transfer"));
-    // Still connected.
-    alice
-        .send_text(&invocation(Some("4"), "WhoAmI", "[]"))
-        .await;
     assert_eq!(
-        alice.next_text().await,
+        call(&mut alice, "3", "Transfer", "[500]").await,
+        refusal("3", "Transfer")
+    );
+    // Still connected.
+    assert_eq!(
+        call(&mut alice, "4", "WhoAmI", "[]").await,
         "{\"type\":3,\"invocationId\":\"4\",\"result\":\"alice\"}\x1e"
     );
     let mut admin =
         Client::json_with_headers(addr, &[("x-user", "root"), ("x-roles", "ops,admin")]).await;
-    admin
-        .send_text(&invocation(Some("1"), "AdminOnly", "[\"hi\"]"))
-        .await;
     assert_eq!(
-        admin.next_text().await,
+        call(&mut admin, "1", "AdminOnly", "[\"hi\"]").await,
         "{\"type\":3,\"invocationId\":\"1\",\"result\":\"hi\"}\x1e"
     );
 }
@@ -239,23 +235,17 @@ async fn authorize_written_above_hub_works_the_same() {
 async fn without_a_hub_rule_anonymous_callers_connect_and_only_the_methods_rule_applies() {
     let addr = serve(axum::Router::new().route_hub("/hub", Open::into_server(Hub))).await;
     let mut anonymous = Client::json_with_headers(addr, &[]).await;
-    anonymous
-        .send_text(&invocation(Some("1"), "MembersOnly", "[]"))
-        .await;
-    assert_eq!(anonymous.next_text().await, refusal("1", "MembersOnly"));
-    anonymous
-        .send_text(&invocation(Some("2"), "Anyone", "[]"))
-        .await;
     assert_eq!(
-        anonymous.next_text().await,
+        call(&mut anonymous, "1", "MembersOnly", "[]").await,
+        refusal("1", "MembersOnly")
+    );
+    assert_eq!(
+        call(&mut anonymous, "2", "Anyone", "[]").await,
         "{\"type\":3,\"invocationId\":\"2\",\"result\":2}\x1e"
     );
     let mut member = Client::json_with_headers(addr, &[("x-user", "bob")]).await;
-    member
-        .send_text(&invocation(Some("1"), "MembersOnly", "[]"))
-        .await;
     assert_eq!(
-        member.next_text().await,
+        call(&mut member, "1", "MembersOnly", "[]").await,
         "{\"type\":3,\"invocationId\":\"1\",\"result\":1}\x1e"
     );
 }
@@ -271,11 +261,8 @@ async fn with_close_on_authentication_expiration_the_connection_closes_when_the_
     let addr = serve(axum::Router::new().route_hub("/hub", closing)).await;
     let headers = [("x-user", "alice"), ("x-expires-in-ms", "400")];
     let mut client = Client::json_with_headers(addr, &headers).await;
-    client
-        .send_text(&invocation(Some("1"), "Anyone", "[]"))
-        .await;
     assert_eq!(
-        client.next_text().await,
+        call(&mut client, "1", "Anyone", "[]").await,
         "{\"type\":3,\"invocationId\":\"1\",\"result\":2}\x1e"
     );
     let started = tokio::time::Instant::now();
@@ -290,11 +277,8 @@ async fn with_close_on_authentication_expiration_the_connection_closes_when_the_
     let addr = serve(axum::Router::new().route_hub("/hub", Open::into_server(Hub))).await;
     let mut client = Client::json_with_headers(addr, &headers).await;
     client.expect_silence(Duration::from_millis(800)).await;
-    client
-        .send_text(&invocation(Some("1"), "Anyone", "[]"))
-        .await;
     assert_eq!(
-        client.next_text().await,
+        call(&mut client, "1", "Anyone", "[]").await,
         "{\"type\":3,\"invocationId\":\"1\",\"result\":2}\x1e"
     );
 }

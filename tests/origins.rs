@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod common;
-use common::http::{request, serve, start};
+use common::http::{request, serve, websocket_upgrade_with};
 
 use signalr::connection::{AllowedOrigins, HttpConnectionOptions};
 use std::net::SocketAddr;
@@ -43,20 +43,7 @@ async fn negotiate(addr: SocketAddr, origin: Option<&str>) -> common::http::Http
 }
 
 async fn upgrade_status(addr: SocketAddr, query: &str, origin: &str) -> (u16, String) {
-    let stream = start(
-        addr,
-        "GET",
-        &format!("/hub{query}"),
-        &[
-            ("Connection", "Upgrade"),
-            ("Upgrade", "websocket"),
-            ("Sec-WebSocket-Version", "13"),
-            ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
-            ("Origin", origin),
-        ],
-        b"",
-    )
-    .await;
+    let stream = websocket_upgrade_with(addr, query, &[("Origin", origin)]).await;
     let status = stream.status;
     if status == 101 {
         return (status, String::new());

@@ -127,6 +127,20 @@ async fn wait_for(what: &str, condition: impl Fn() -> bool) {
     }
 }
 
+/// The connection of `token` was disposed: `on_disconnected` ran and its WebSocket is
+/// refused as unknown.
+async fn assert_gone(server: &Server, token: &str) {
+    let disconnected = server.disconnected.clone();
+    wait_for("on_disconnected", || {
+        disconnected.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    assert_eq!(
+        refused_status(server.addr, &format!("?id={token}")).await,
+        404
+    );
+}
+
 #[tokio::test]
 async fn a_new_websocket_resumes_the_connection_after_a_replay_of_what_was_not_acknowledged() {
     let server = server(Duration::from_secs(5), 100_000).await;
@@ -197,15 +211,7 @@ async fn a_connection_whose_client_does_not_come_back_is_disposed_after_the_disc
         0,
         "the connection waits for its client"
     );
-    let disconnected = server.disconnected.clone();
-    wait_for("on_disconnected", || {
-        disconnected.load(Ordering::SeqCst) == 1
-    })
-    .await;
-    assert_eq!(
-        refused_status(server.addr, &format!("?id={token}")).await,
-        404
-    );
+    assert_gone(&server, &token).await;
 }
 
 #[tokio::test]
@@ -217,15 +223,7 @@ async fn with_a_version_1_handshake_a_dropped_websocket_ends_the_connection() {
     // No Ack ever comes on a version 1 connection.
     client.expect_silence(Duration::from_millis(1300)).await;
     drop(client);
-    let disconnected = server.disconnected.clone();
-    wait_for("on_disconnected", || {
-        disconnected.load(Ordering::SeqCst) == 1
-    })
-    .await;
-    assert_eq!(
-        refused_status(server.addr, &format!("?id={token}")).await,
-        404
-    );
+    assert_gone(&server, &token).await;
 }
 
 #[tokio::test]

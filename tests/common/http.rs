@@ -313,19 +313,23 @@ pub(crate) async fn negotiate(addr: SocketAddr) -> String {
 
 /// A WebSocket upgrade request on `/hub{query}` over raw HTTP.
 pub(crate) async fn websocket_upgrade(addr: SocketAddr, query: &str) -> HttpStream {
-    start(
-        addr,
-        "GET",
-        &format!("/hub{query}"),
-        &[
-            ("Connection", "Upgrade"),
-            ("Upgrade", "websocket"),
-            ("Sec-WebSocket-Version", "13"),
-            ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
-        ],
-        b"",
-    )
-    .await
+    websocket_upgrade_with(addr, query, &[]).await
+}
+
+/// A WebSocket upgrade request on `/hub{query}` over raw HTTP, with extra headers.
+pub(crate) async fn websocket_upgrade_with(
+    addr: SocketAddr,
+    query: &str,
+    extra: &[(&str, &str)],
+) -> HttpStream {
+    let mut headers = vec![
+        ("Connection", "Upgrade"),
+        ("Upgrade", "websocket"),
+        ("Sec-WebSocket-Version", "13"),
+        ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+    ];
+    headers.extend_from_slice(extra);
+    start(addr, "GET", &format!("/hub{query}"), &headers, b"").await
 }
 
 /// One request with an empty body, read whole.
