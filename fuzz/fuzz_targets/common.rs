@@ -1,5 +1,6 @@
-//! What every hub-parser target does with a parsed message: decode every undecoded
-//! value the way dispatch would, into the types hub methods take.
+//! Shared by the targets: decoding every undecoded value of a parsed message the way
+//! dispatch would, and the runtime the HTTP targets drive the router on.
+#![allow(dead_code)] // each target uses part of it
 
 use signalr_core::protocol::{ByteArray, HubMessage, RawValue, Timestamp};
 
@@ -29,4 +30,18 @@ pub fn decode_message(message: &HubMessage) {
         }
         _ => {}
     }
+}
+
+/// A current-thread runtime with paused time: every timer (long polls, disconnect
+/// timeouts, keep-alive) completes as soon as the runtime would otherwise wait, so an
+/// execution takes no wall time.
+pub fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .expect("a runtime")
+    })
 }

@@ -4,6 +4,9 @@
 
 use axum::body::Body;
 use axum::http::{Method, Request};
+#[path = "common.rs"]
+mod common;
+
 use libfuzzer_sys::fuzz_target;
 use signalr_core::connection::{ConnectionContext, ConnectionHandler};
 use signalr_core::endpoint::HttpConnectionDispatcher;
@@ -20,19 +23,6 @@ impl ConnectionHandler for Echo {
             }
         }
     }
-}
-
-fn runtime() -> &'static tokio::runtime::Runtime {
-    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| {
-        // Paused time: every timer (long polls, disconnect timeouts, keep-alive) completes
-        // as soon as the runtime would otherwise wait, so an execution takes no wall time.
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .start_paused(true)
-            .build()
-            .expect("a runtime")
-    })
 }
 
 /// One endpoint for every execution, as a server has (each endpoint keeps a task that
@@ -83,7 +73,7 @@ fuzz_target!(|data: &[u8]| {
     else {
         return;
     };
-    runtime().block_on(async {
+    common::runtime().block_on(async {
         let router = router();
         let response = tokio::time::timeout(
             std::time::Duration::from_millis(100),

@@ -5,6 +5,9 @@
 
 use axum::body::Body;
 use axum::http::Request;
+#[path = "common.rs"]
+mod common;
+
 use libfuzzer_sys::fuzz_target;
 use signalr::prelude::*;
 use signalr::protocol::{ByteArray, Timestamp};
@@ -63,19 +66,6 @@ impl Fuzzed for Hub {
     }
 }
 
-fn runtime() -> &'static tokio::runtime::Runtime {
-    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| {
-        // Paused time: every timer (long polls, disconnect timeouts, keep-alive) completes
-        // as soon as the runtime would otherwise wait, so an execution takes no wall time.
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .start_paused(true)
-            .build()
-            .expect("a runtime")
-    })
-}
-
 fn router() -> axum::Router {
     static ROUTER: OnceLock<axum::Router> = OnceLock::new();
     ROUTER
@@ -118,7 +108,7 @@ fuzz_target!(|data: &[u8]| {
     } else {
         b"{\"protocol\":\"messagepack\",\"version\":1}\x1e"
     };
-    runtime().block_on(async {
+    common::runtime().block_on(async {
         let (status, body) = call("POST", "/hub/negotiate?negotiateVersion=1", Vec::new()).await;
         assert_eq!(status, 200);
         let negotiated: serde_json::Value = serde_json::from_slice(&body).expect("json");
