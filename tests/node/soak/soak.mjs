@@ -6,6 +6,8 @@
 //   cargo build --release --example chat
 //   node tests/node/soak/soak.mjs [connections=1000] [minutes=10]
 //   SOAK_LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 node tests/node/soak/soak.mjs
+//   SOAK_MALLOC_STATS=1 node tests/node/soak/soak.mjs   (glibc: bytes in use against bytes
+//     held, at both quiet points, through gdb's `call malloc_stats()`)
 //
 // The driver announces a numbered message every 200 ms through `POST /announce`
 // (HubContext); every connection also invokes Add and Echo now and then. Memory is
@@ -14,7 +16,7 @@
 // quiet. At the end it reports that pair, its open sockets against the live connections
 // (and after every client left), and whether every connection that stayed connected
 // throughout received every announcement sent while it was connected.
-import { fork, spawn } from "node:child_process";
+import { fork, spawn, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
@@ -32,6 +34,17 @@ const QUIET_SETTLE_MS = 15_000;
 function rss(pid) {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   return Number(/VmRSS:\s+(\d+)/.exec(status)[1]);
+}
+
+// glibc's own account at a quiet point: bytes the program holds against bytes malloc keeps
+// from the system. Tells live growth from pages kept in the arenas.
+function mallocStats(pid, label) {
+  if (!process.env.SOAK_MALLOC_STATS) return;
+  const gdb = spawnSync("gdb", ["-p", String(pid), "-batch", "-ex", "call (void) malloc_stats()"], {
+    encoding: "utf8",
+  });
+  if (gdb.status !== 0) console.error(`malloc_stats (${label}) failed: ${gdb.stderr}`);
+  console.log(`malloc_stats (${label}) printed above on the server's stderr`);
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -120,6 +133,7 @@ async function main() {
   const fullRss = rss(server.pid);
   const fullFds = readdirSync(`/proc/${server.pid}/fd`).length;
   console.log(`${connections} connections, warm and quiet: ${fullRss} KiB, ${fullFds} fds`);
+  mallocStats(server.pid, "after the warm-up");
   await quiet(false);
   announcer = setInterval(announce, ANNOUNCE_EVERY_MS);
 
@@ -157,6 +171,8 @@ async function main() {
 
   const settledRss = rss(server.pid);
   const settledFds = readdirSync(`/proc/${server.pid}/fd`).length;
+  console.log(`end, quiet: ${settledRss} KiB, ${settledFds} fds`);
+  mallocStats(server.pid, "at the end");
   for (const entry of workers.values()) entry.worker.send({ type: "report", lastAnnounced });
   await new Promise((resolve) => {
     const check = setInterval(() => {
