@@ -3,6 +3,10 @@
 pub use signalr_core::{auth, connection, endpoint, hub, protocol};
 pub use signalr_macros::{authorize, hub, hub_client};
 
+/// The Redis backplane (the `signalr-redis` crate, with the `redis` feature).
+#[cfg(feature = "redis")]
+pub use signalr_redis as redis;
+
 mod listener;
 mod shutdown;
 pub use listener::{bind, serve, Listener, WriteDeadlineStream, DEFAULT_WRITE_STALL_TIMEOUT};

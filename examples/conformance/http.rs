@@ -132,6 +132,25 @@ pub(crate) async fn generate_jwt_token(
 }
 
 /// `GET /clientresult/{id}`: asks that connection for `Result()` and writes the answer.
+/// `GET /health/backplane` (ours): the Redis backplane's state and counters as JSON;
+/// `404` without `--redis`, `503` while the backplane is not fully working.
+pub(crate) async fn backplane_health(backplane: Option<signalr_redis::RedisBackplane>) -> Response {
+    let Some(backplane) = backplane else {
+        return (
+            StatusCode::NOT_FOUND,
+            "this server runs without a backplane",
+        )
+            .into_response();
+    };
+    let health = backplane.health();
+    let status = if health.is_healthy() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(health)).into_response()
+}
+
 pub(crate) async fn client_result(
     State(state): State<AppState>,
     Path(id): Path<String>,

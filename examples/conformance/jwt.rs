@@ -41,9 +41,15 @@ impl Tokens {
     /// A fresh random signing key.
     pub(crate) fn new() -> Self {
         let key: [u8; 32] = rand::random();
+        Self::with_secret(&key)
+    }
+
+    /// A signing key shared with other processes (`--jwt-key`): servers on one backplane
+    /// accept each other's tokens.
+    pub(crate) fn with_secret(key: &[u8]) -> Self {
         Tokens {
-            encoding: EncodingKey::from_secret(&key),
-            decoding: DecodingKey::from_secret(&key),
+            encoding: EncodingKey::from_secret(key),
+            decoding: DecodingKey::from_secret(key),
         }
     }
 

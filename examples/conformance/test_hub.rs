@@ -134,6 +134,29 @@ pub(crate) trait TestHub {
     async fn abort_connection(&self, cx: &Ctx);
     /// Asks the caller to compute `Compute(value)` and returns its answer.
     async fn get_client_result(&self, cx: &Ctx, value: i32) -> Result<i32, HubError>;
+    /// Ours (scale-out tests): adds any connection, possibly held by another server of
+    /// the backplane, to a group; returns once its server acknowledged.
+    async fn add_to_group(
+        &self,
+        cx: &Ctx,
+        connection_id: String,
+        group: String,
+    ) -> Result<(), HubError>;
+    /// Ours: removes any connection from a group, as `AddToGroup` adds it.
+    async fn remove_from_group(
+        &self,
+        cx: &Ctx,
+        connection_id: String,
+        group: String,
+    ) -> Result<(), HubError>;
+    /// Ours: asks any connection, possibly held by another server, to compute
+    /// `Compute(value)` and returns its answer.
+    async fn get_client_result_from(
+        &self,
+        cx: &Ctx,
+        connection_id: String,
+        value: i32,
+    ) -> Result<i32, HubError>;
 }
 
 /// The implementation: stateless.
@@ -358,6 +381,41 @@ impl TestHub for Tests {
 
     async fn get_client_result(&self, cx: &Ctx, value: i32) -> Result<i32, HubError> {
         match cx.clients().caller().compute(value).await {
+            Ok(result) => Ok(result),
+            Err(ClientResultError::Client(text)) => Err(HubError::new(text)),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    async fn add_to_group(
+        &self,
+        cx: &Ctx,
+        connection_id: String,
+        group: String,
+    ) -> Result<(), HubError> {
+        cx.groups().add_to_group(&connection_id, &group).await?;
+        Ok(())
+    }
+
+    async fn remove_from_group(
+        &self,
+        cx: &Ctx,
+        connection_id: String,
+        group: String,
+    ) -> Result<(), HubError> {
+        cx.groups()
+            .remove_from_group(&connection_id, &group)
+            .await?;
+        Ok(())
+    }
+
+    async fn get_client_result_from(
+        &self,
+        cx: &Ctx,
+        connection_id: String,
+        value: i32,
+    ) -> Result<i32, HubError> {
+        match cx.clients().client(&connection_id).compute(value).await {
             Ok(result) => Ok(result),
             Err(ClientResultError::Client(text)) => Err(HubError::new(text)),
             Err(other) => Err(other.into()),

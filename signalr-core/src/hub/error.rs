@@ -165,6 +165,10 @@ pub enum ClientResultError {
     /// The invocation could not be sent.
     #[error(transparent)]
     Send(#[from] SendError),
+    /// A scale-out backplane could not reach the server that holds the connection (its
+    /// connection to the backplane is down, or publishing timed out).
+    #[error("the backplane could not carry the invocation: {0}")]
+    Backplane(String),
 }
 
 /// An upload stream failed.

@@ -53,7 +53,7 @@ pub use hub_server::{HubDispatcher, HubServer, RouterExt};
 pub use items::Items;
 pub use lifetime::{
     ClientInvocation, ClientTarget, DefaultHubLifetimeManager, HubConnectionContext,
-    HubLifetimeManager, SerializedHubMessage,
+    HubLifetimeManager, SerializedHubMessage, Stragglers,
 };
 pub use stream::{stream_channel, ChannelStream, StreamSender};
 pub use upload::UploadStream;

@@ -82,6 +82,10 @@ pub enum CompletionBody<'a, P: ?Sized> {
     Result(&'a P),
     /// An error text.
     Error(&'a str),
+    /// A result exactly as a client sent it, written verbatim: a backplane forwarding a
+    /// client result to the server that awaits it. Encoding it in a protocol other than
+    /// its own is an [`EncodeError`].
+    Raw(&'a super::RawValue),
 }
 
 impl OutboundMessage<'_, ()> {

@@ -14,6 +14,35 @@ use bytes::Bytes;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
+/// The recipients of a message whose queues were full when it was offered: their
+/// delivery waits for room (see [`DefaultHubLifetimeManager::offer_local`]).
+#[derive(Debug)]
+#[must_use = "the stragglers get the message only when `deliver` is awaited"]
+pub struct Stragglers {
+    waiting: Vec<(OutboundSender, Bytes)>,
+}
+
+impl Stragglers {
+    /// Whether every recipient already has the message.
+    pub fn is_empty(&self) -> bool {
+        self.waiting.is_empty()
+    }
+
+    /// Waits until every straggler has the message or was disconnected for not making
+    /// room within its `transport_send_timeout`.
+    pub async fn deliver(self) {
+        if self.waiting.is_empty() {
+            return;
+        }
+        futures_util::future::join_all(self.waiting.into_iter().map(
+            |(sender, bytes)| async move {
+                let _ = sender.send_or_give_up(bytes).await;
+            },
+        ))
+        .await;
+    }
+}
+
 /// A connection with its memberships, for cleanup when it ends.
 #[derive(Debug)]
 struct Entry {
@@ -84,7 +113,9 @@ impl DefaultHubLifetimeManager {
         self.read().connections.len()
     }
 
-    fn add(&self, connection: HubConnectionContext) {
+    /// Makes a connection reachable on this server, at once (what
+    /// [`on_connected`](HubLifetimeManager::on_connected) does).
+    pub fn add_local(&self, connection: HubConnectionContext) {
         let mut registry = self.write();
         let connection_id = connection.connection_id().clone();
         if let Some(user) = connection.user_id() {
@@ -103,7 +134,10 @@ impl DefaultHubLifetimeManager {
         );
     }
 
-    fn remove(&self, connection_id: &str) {
+    /// Forgets a connection, its groups and its user link, and fails the client results
+    /// still expected from it, at once (what
+    /// [`on_disconnected`](HubLifetimeManager::on_disconnected) does).
+    pub fn remove_local(&self, connection_id: &str) {
         {
             let mut registry = self.write();
             let Some(entry) = registry.connections.remove(connection_id) else {
@@ -119,7 +153,8 @@ impl DefaultHubLifetimeManager {
         self.results.connection_ended(connection_id);
     }
 
-    fn join(&self, connection_id: &str, group: &str) {
+    /// Adds a connection of this server to a group, at once.
+    pub fn add_to_group_local(&self, connection_id: &str, group: &str) {
         let mut registry = self.write();
         let registry = &mut *registry;
         let Some(entry) = registry.connections.get_mut(connection_id) else {
@@ -134,7 +169,8 @@ impl DefaultHubLifetimeManager {
             .insert(connection_id);
     }
 
-    fn leave(&self, connection_id: &str, group: &str) {
+    /// Removes a connection of this server from a group, at once.
+    pub fn remove_from_group_local(&self, connection_id: &str, group: &str) {
         let mut registry = self.write();
         if let Some(entry) = registry.connections.get_mut(connection_id) {
             entry.groups.remove(group);
@@ -155,14 +191,43 @@ impl DefaultHubLifetimeManager {
             let bytes = message.serialized(connection.protocol())?;
             return Ok(connection.sender().send_or_give_up(bytes).await?);
         }
-        let waiting = self.queue_to(target, message)?;
-        if !waiting.is_empty() {
-            futures_util::future::join_all(waiting.into_iter().map(|(sender, bytes)| async move {
-                let _ = sender.send_or_give_up(bytes).await;
-            }))
-            .await;
-        }
+        self.offer_local(target, message)?.deliver().await;
         Ok(())
+    }
+
+    /// Queues `message` at once for every connection of `target` on this server that has
+    /// room, and returns the others, whose delivery waits for room (up to each one's
+    /// `transport_send_timeout`).
+    ///
+    /// For a backplane's receive loop, which must not wait on one slow connection: it
+    /// offers each message as it arrives, in order, and hands the rest to a task.
+    pub fn offer_local(
+        &self,
+        target: &ClientTarget,
+        message: &SerializedHubMessage<'_>,
+    ) -> Result<Stragglers, SendError> {
+        Ok(Stragglers {
+            waiting: self.queue_to(target, message)?,
+        })
+    }
+
+    /// The groups a connection of this server is in.
+    pub fn groups_of(&self, connection_id: &str) -> Vec<Arc<str>> {
+        self.read()
+            .connections
+            .get(connection_id)
+            .map(|entry| entry.groups.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Whether any connection of this server is in `group`.
+    pub fn has_group(&self, group: &str) -> bool {
+        self.read().groups.contains_key(group)
+    }
+
+    /// Whether any connection of this server belongs to `user`.
+    pub fn has_user(&self, user: &str) -> bool {
+        self.read().users.contains_key(user)
     }
 
     /// Queues the message for every recipient with room; returns those without.
@@ -252,12 +317,12 @@ impl DefaultHubLifetimeManager {
 
 impl HubLifetimeManager for DefaultHubLifetimeManager {
     fn on_connected(&self, connection: HubConnectionContext) -> BoxFuture<'_, ()> {
-        self.add(connection);
+        self.add_local(connection);
         Box::pin(std::future::ready(()))
     }
 
     fn on_disconnected<'a>(&'a self, connection_id: &'a str) -> BoxFuture<'a, ()> {
-        self.remove(connection_id);
+        self.remove_local(connection_id);
         Box::pin(std::future::ready(()))
     }
 
@@ -274,7 +339,7 @@ impl HubLifetimeManager for DefaultHubLifetimeManager {
         connection_id: &'a str,
         group: &'a str,
     ) -> BoxFuture<'a, Result<(), GroupError>> {
-        self.join(connection_id, group);
+        self.add_to_group_local(connection_id, group);
         Box::pin(std::future::ready(Ok(())))
     }
 
@@ -283,7 +348,7 @@ impl HubLifetimeManager for DefaultHubLifetimeManager {
         connection_id: &'a str,
         group: &'a str,
     ) -> BoxFuture<'a, Result<(), GroupError>> {
-        self.leave(connection_id, group);
+        self.remove_from_group_local(connection_id, group);
         Box::pin(std::future::ready(Ok(())))
     }
 

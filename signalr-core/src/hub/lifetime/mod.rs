@@ -9,7 +9,7 @@ mod message;
 mod pending_results;
 mod target;
 
-pub use default_manager::DefaultHubLifetimeManager;
+pub use default_manager::{DefaultHubLifetimeManager, Stragglers};
 pub use hub_connection::HubConnectionContext;
 pub use hub_lifetime_manager::HubLifetimeManager;
 pub use message::{ClientInvocation, SerializedHubMessage};

@@ -1,6 +1,7 @@
 //! Writing JSON hub messages (the framing `0x1E` is added by the caller).
 
 use crate::protocol::outbound::{CompletionBody, OutboundMessage};
+use crate::protocol::HubProtocol;
 use serde::Serialize;
 
 /// The JSON text of `message`, without its record separator.
@@ -62,6 +63,13 @@ pub(in crate::protocol) fn write_body<P: Serialize + ?Sized>(
                 CompletionBody::Error(error) => {
                     out.extend_from_slice(b",\"error\":");
                     put(&mut out, error).map_err(e)?;
+                }
+                CompletionBody::Raw(value) => {
+                    if value.protocol() != HubProtocol::Json {
+                        return Err("a MessagePack result cannot be written as JSON".to_owned());
+                    }
+                    out.extend_from_slice(b",\"result\":");
+                    out.extend_from_slice(value.as_bytes());
                 }
             }
         }

@@ -1,6 +1,7 @@
 //! Writing MessagePack hub messages (the varint length prefix is added by the caller).
 
 use crate::protocol::outbound::{CompletionBody, OutboundMessage};
+use crate::protocol::HubProtocol;
 use serde::Serialize;
 
 /// The MessagePack array of `message`, without its varint length prefix.
@@ -77,6 +78,13 @@ pub(in crate::protocol) fn write_body<P: Serialize + ?Sized>(
                 CompletionBody::Result(value) => {
                     mp::write_pfix(&mut out, 3).map_err(|e| e.to_string())?;
                     payload(&mut out, value)?;
+                }
+                CompletionBody::Raw(value) => {
+                    if value.protocol() != HubProtocol::MessagePack {
+                        return Err("a JSON result cannot be written as MessagePack".to_owned());
+                    }
+                    mp::write_pfix(&mut out, 3).map_err(|e| e.to_string())?;
+                    out.extend_from_slice(value.as_bytes());
                 }
             }
         }
