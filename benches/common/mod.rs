@@ -20,10 +20,16 @@ pub(crate) struct ChatServer {
 impl ChatServer {
     /// Starts `{CARGO_TARGET_DIR or target}/release/examples/chat --listen 127.0.0.1:0`.
     pub(crate) async fn start() -> ChatServer {
+        Self::start_with(&[]).await
+    }
+
+    /// [`start`](Self::start) with more arguments (`--redis URL`).
+    pub(crate) async fn start_with(args: &[&str]) -> ChatServer {
         let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
         let binary = format!("{target}/release/examples/chat");
         let mut child = Command::new(&binary)
             .args(["--listen", "127.0.0.1:0"])
+            .args(args)
             .stdout(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| {
@@ -43,6 +49,24 @@ impl ChatServer {
             }
         };
         ChatServer { child, address }
+    }
+
+    /// CPU seconds (user + system) the server used so far, from `/proc`.
+    #[allow(dead_code)] // used by broadcast only
+    pub(crate) fn cpu_seconds(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+        let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        // utime and stime are fields 14 and 15, i.e. 11 and 12 after the name.
+        (ticks(11) + ticks(12)) / 100.0
     }
 
     /// The server's process id.

@@ -9,6 +9,9 @@
 //!
 //! `--transports` limits the transports the hub offers (all three by default), to watch
 //! the official client fall back from WebSockets to Server-Sent Events to Long Polling.
+//!
+//! `--redis redis://127.0.0.1:6379` puts the hub on the Redis backplane: start it twice,
+//! on two ports, and messages sent on one server reach the clients of the other.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -18,6 +21,7 @@ use axum::http::StatusCode;
 use axum::response::Html;
 use axum::routing::{get, post};
 use signalr::prelude::*;
+use signalr_redis::{RedisBackplane, RedisOptions};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What the server may call on chat clients.
@@ -99,7 +103,7 @@ async fn announce(State(chat): State<HubContext>, text: String) -> StatusCode {
 
 #[tokio::main]
 async fn main() {
-    let flags = common::flags("chat", &["--transports"]);
+    let flags = common::flags("chat", &["--transports", "--redis"]);
     common::init_tracing();
     let transports = match flags.get("--transports").map(parse_transports) {
         None => Transports::all(),
@@ -109,7 +113,17 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    let chat = ChatHub::default().into_server().transports(transports);
+    let mut chat = ChatHub::default().into_server().transports(transports);
+    if let Some(url) = flags.get("--redis") {
+        match RedisBackplane::connect(RedisOptions::new(url)).await {
+            // Channels named after the hub's Rust path: `chat.ChatHub:all`, …
+            Ok(backplane) => chat = chat.lifetime_manager(backplane.hub::<ChatHub>()),
+            Err(e) => {
+                eprintln!("{e}");
+                std::process::exit(1);
+            }
+        }
+    }
     let context = chat.context();
     let app = axum::Router::new()
         .route("/", get(|| async { Html(include_str!("index.html")) }))

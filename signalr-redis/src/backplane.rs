@@ -9,13 +9,15 @@ use crate::options::RedisOptions;
 use bytes::Bytes;
 use fred::prelude::Value;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, RwLock, Weak};
+use std::sync::{Arc, RwLock};
 use tokio::sync::broadcast::error::RecvError;
 
 /// A server's connection to the Redis backplane, shared by its hubs; cheap to clone.
 ///
 /// [`connect`](Self::connect) once per server, then give each hub its lifetime manager
-/// with [`hub_named`](Self::hub_named) (or [`hub`](Self::hub)).
+/// with [`hub_named`](Self::hub_named) (or [`hub`](Self::hub)). The connection runs until
+/// [`close`](Self::close) (or the end of the process): dropping this handle does not
+/// disconnect the hubs that use it.
 #[derive(Debug, Clone)]
 pub struct RedisBackplane {
     inner: Arc<Inner>,
@@ -45,7 +47,7 @@ impl RedisBackplane {
             server_name,
             hubs: RwLock::new(Vec::new()),
         });
-        tokio::spawn(route(Arc::downgrade(&inner), inner.bus.messages()));
+        tokio::spawn(route(inner.clone(), inner.bus.messages()));
         tracing::info!(server = %inner.server_name, sharded = inner.bus.sharded(), "connected to the Redis backplane");
         Ok(RedisBackplane { inner })
     }
@@ -127,22 +129,21 @@ fn payload(value: Value) -> Option<Bytes> {
     }
 }
 
-/// Hands every received message to the hub whose channel it is, in arrival order.
+/// Hands every received message to the hub whose channel it is, in arrival order, until
+/// the backplane is closed.
 async fn route(
-    inner: Weak<Inner>,
+    inner: Arc<Inner>,
     mut messages: tokio::sync::broadcast::Receiver<fred::types::Message>,
 ) {
     loop {
         let message = match messages.recv().await {
             Ok(message) => message,
             Err(RecvError::Lagged(missed)) => {
-                if let Some(inner) = inner.upgrade() {
-                    inner
-                        .bus
-                        .counters
-                        .lost_received
-                        .fetch_add(missed, Ordering::Relaxed);
-                }
+                inner
+                    .bus
+                    .counters
+                    .lost_received
+                    .fetch_add(missed, Ordering::Relaxed);
                 tracing::warn!(
                     missed,
                     "the backplane fell behind Redis: messages were dropped"
@@ -151,7 +152,6 @@ async fn route(
             }
             Err(RecvError::Closed) => return,
         };
-        let Some(inner) = inner.upgrade() else { return };
         let Some(bytes) = payload(message.value) else {
             continue;
         };

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use signalr_core::hub::{
     BoxFuture, ClientInvocation, ClientResultError, ClientTarget, DefaultHubLifetimeManager,
     GroupError, HubConnectionContext, HubLifetimeManager, SendError, SerializedHubMessage,
+    Stragglers,
 };
 use signalr_core::protocol::{
     parse_message, CompletionBody, CompletionMessage, CompletionOutcome, HubMessage, HubProtocol,
@@ -31,6 +32,10 @@ pub(crate) struct RedisHub {
     acks: Acks,
     remote_results: RemoteResults,
     forwarded: ForwardedResults,
+    /// Deliveries to connections whose queues were full, handed to one task in arrival
+    /// order: a message waits behind the previous one's stragglers, as a local send
+    /// waits for its own, and a connection gets its messages in order.
+    stragglers: tokio::sync::mpsc::UnboundedSender<Stragglers>,
     /// Held while a local membership changes together with the subscription it implies,
     /// so that a join and the last leave of a group cannot reach the subscription keeper
     /// in the opposite order.
@@ -45,7 +50,14 @@ impl RedisHub {
         protocols: Vec<HubProtocol>,
         group_ack_timeout: Duration,
     ) -> Arc<Self> {
+        let (stragglers, mut waiting) = tokio::sync::mpsc::unbounded_channel::<Stragglers>();
+        tokio::spawn(async move {
+            while let Some(stragglers) = waiting.recv().await {
+                stragglers.deliver().await;
+            }
+        });
         let hub = Arc::new(RedisHub {
+            stragglers,
             local: DefaultHubLifetimeManager::new(),
             channels,
             bus,
@@ -398,12 +410,12 @@ impl RedisHub {
     }
 
     /// Hands a received message to this server's connections of `target`, without ever
-    /// waiting here: connections whose queues are full get it from a task.
+    /// waiting here: connections whose queues are full get it from the stragglers' task.
     fn deliver(&self, target: &ClientTarget, invocation: &RedisInvocation) {
         let message = SerializedHubMessage::from_serialized(invocation.known_records());
         match self.local.offer_local(target, &message) {
             Ok(stragglers) if !stragglers.is_empty() => {
-                tokio::spawn(stragglers.deliver());
+                let _ = self.stragglers.send(stragglers);
             }
             Ok(_) => {}
             Err(error) => tracing::warn!(
