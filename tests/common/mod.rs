@@ -4,6 +4,7 @@
 
 pub(crate) mod http;
 pub(crate) mod records;
+pub(crate) mod redis;
 pub(crate) mod ws;
 
 #[allow(unused_imports)] // not every suite uses the record helpers

@@ -222,3 +222,34 @@ test("an axum handler reaches clients through HubContext", async () => {
   await json.stop();
   await msgpack.stop();
 });
+
+test("two chat servers started with --redis: a message sent on one reaches the clients of the other, and /announce reaches both", async () => {
+  const { findRedis } = await import("./redis.js");
+  const redis = await findRedis();
+  const servers = [
+    await startExample("chat", ["--redis", redis.url]),
+    await startExample("chat", ["--redis", redis.url]),
+  ];
+  const [alice, bob] = servers.map((s) =>
+    new signalR.HubConnectionBuilder()
+      .withUrl(`${s.url}/chat`)
+      .configureLogging(signalR.LogLevel.None)
+      .build(),
+  );
+  try {
+    await Promise.all([alice.start(), bob.start()]);
+    const atBob = nextCall(bob, "ReceiveMessage");
+    await alice.invoke("SendMessage", "alice", "across servers");
+    assert.deepEqual(await atBob, ["alice", "across servers"]);
+    const atAlice = nextCall(alice, "ReceiveMessage");
+    const atBobAgain = nextCall(bob, "ReceiveMessage");
+    const announced = await fetch(`${servers[1].url}/announce`, { method: "POST", body: "to everyone" });
+    assert.equal(announced.status, 204);
+    assert.deepEqual(await atAlice, ["server", "to everyone"]);
+    assert.deepEqual(await atBobAgain, ["server", "to everyone"]);
+  } finally {
+    await Promise.all([alice.stop(), bob.stop()]);
+    await Promise.all(servers.map((s) => s.stop()));
+    await redis.cleanup();
+  }
+});
