@@ -190,6 +190,15 @@ impl ConnectionContext {
         true
     }
 
+    /// Declares that every write is self-delimiting (whole hub records, which carry their
+    /// own framing), so that the transport may send writes queued together in one
+    /// WebSocket frame: one system call and one TCP segment instead of one per record,
+    /// as .NET sends what its pipe holds at each flush. Off by default: a raw connection
+    /// keeps one frame per write.
+    pub fn allow_batching(&self) {
+        self.shared.batchable.store(true, Ordering::Release);
+    }
+
     /// The transfer format currently set.
     pub fn transfer_format(&self) -> TransferFormat {
         self.shared.transfer_format()

@@ -33,6 +33,9 @@ pub(crate) struct ConnectionShared {
     pub(crate) close_on_authentication_expiration: bool,
     /// Whether the application writes binary data (set before the handshake response).
     pub(crate) binary: AtomicBool,
+    /// Whether what the application writes is self-delimiting (hub records), so that a
+    /// transport may send several queued writes in one frame.
+    pub(crate) batchable: AtomicBool,
     /// When the application last queued bytes, in milliseconds since [`epoch`]: keep-alive
     /// pings are due `keep_alive_interval` after it.
     last_write: AtomicU64,
@@ -57,6 +60,7 @@ impl ConnectionShared {
             stateful_reconnect,
             resumable: AtomicBool::new(false),
             binary: AtomicBool::new(false),
+            batchable: AtomicBool::new(false),
             last_write: AtomicU64::new(millis_since_epoch(Instant::now())),
             closed: CancellationToken::new(),
             abort: CancellationToken::new(),

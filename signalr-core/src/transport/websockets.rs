@@ -10,10 +10,11 @@ use crate::protocol::TransferFormat;
 use axum::body::Body;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, Method, Response, StatusCode};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use hyper_util::rt::TokioIo;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
@@ -230,10 +231,40 @@ async fn write_loop(
                 code: CloseCode::Normal,
             };
         };
+        let data = if connection.shared.batchable.load(Ordering::Acquire) {
+            join_queued(data, outbound)
+        } else {
+            data
+        };
         if write(sink, data, connection, &mut deadline).await.is_err() {
             return End::SocketFailed;
         }
     }
+}
+
+/// Frames carry at most this much of queued records joined together.
+const BATCH_LIMIT: usize = 16 * 1024;
+
+/// `first` and whatever else is queued now, up to [`BATCH_LIMIT`], as one chunk: when
+/// a fan-out queued several records for this connection they leave in one frame. With
+/// nothing else queued (the usual case) nothing is copied.
+fn join_queued(first: Bytes, outbound: &mut PipeReceiver) -> Bytes {
+    if first.len() >= BATCH_LIMIT {
+        return first;
+    }
+    let Some(second) = outbound.try_recv() else {
+        return first;
+    };
+    let mut joined = BytesMut::with_capacity((first.len() + second.len()).max(1024));
+    joined.extend_from_slice(&first);
+    joined.extend_from_slice(&second);
+    while joined.len() < BATCH_LIMIT {
+        match outbound.try_recv() {
+            Some(next) => joined.extend_from_slice(&next),
+            None => break,
+        }
+    }
+    joined.freeze()
 }
 
 async fn write(

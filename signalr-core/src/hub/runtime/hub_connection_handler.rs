@@ -64,6 +64,8 @@ async fn run<D: Dispatch>(hub: Arc<HubShared<D>>, mut connection: ConnectionCont
     if sender.send(write_handshake_success()).await.is_err() {
         return;
     }
+    // Hub records carry their own framing: records queued together may share a frame.
+    connection.allow_batching();
     // Stateful reconnect needs hub protocol version 2 (a client asking for version 1
     // knows no Ack or Sequence), and numbering starts with the first message after the
     // handshake response.
