@@ -43,7 +43,11 @@ pub(crate) fn run(listen: &str) {
 }
 
 async fn upgrade(State(hub): State<Arc<Hub>>, ws: WebSocketUpgrade) -> Response {
-    ws.on_upgrade(move |socket| connection(hub, socket))
+    // The same buffer sizes as the SignalR server's WebSockets (2 KiB read buffer, no
+    // write buffer): the baseline's memory is the socket's, not a default buffer's.
+    ws.read_buffer_size(2 * 1024)
+        .write_buffer_size(0)
+        .on_upgrade(move |socket| connection(hub, socket))
 }
 
 async fn connection(hub: Arc<Hub>, socket: WebSocket) {
