@@ -34,13 +34,16 @@ pub(crate) struct Options {
     pub(crate) rate: u64,
     pub(crate) group_size: usize,
     pub(crate) server_core: Option<String>,
+    /// A SignalR server already running (`ADDR` and its `PID`), instead of starting one.
+    pub(crate) attach: Option<(String, u32)>,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: loadgen echo|broadcast|group|idle|churn [--target signalr|raw|both] \
          [--connections N] [--seconds S] [--payload BYTES] [--protocol json|messagepack] \
-         [--senders K] [--rate MSGS_PER_S] [--group-size N] [--server-core CPU|none]\n       \
+         [--senders K] [--rate MSGS_PER_S] [--group-size N] [--server-core CPU|none] \
+         [--attach ADDR,PID]\n       \
          loadgen raw-server --listen ADDR"
     );
     std::process::exit(2)
@@ -60,6 +63,7 @@ fn parse() -> Options {
         rate: 2000,
         group_size: 10,
         server_core: Some("0".to_owned()),
+        attach: None,
     };
     while let Some(flag) = args.next() {
         let value = args.next().unwrap_or_else(|| usage());
@@ -86,6 +90,12 @@ fn parse() -> Options {
             "--senders" => options.senders = (number() as usize).clamp(1, 1000),
             "--rate" => options.rate = number().clamp(1, 1_000_000),
             "--group-size" => options.group_size = (number() as usize).clamp(1, 10_000),
+            "--attach" => {
+                let (address, pid) = value.split_once(',').unwrap_or_else(|| usage());
+                let pid = pid.parse().unwrap_or_else(|_| usage());
+                options.attach = Some((address.to_owned(), pid));
+                options.targets = vec![server::Target::SignalR];
+            }
             "--server-core" => {
                 options.server_core = if value == "none" { None } else { Some(value) }
             }
@@ -112,7 +122,10 @@ fn main() {
     runtime.block_on(async move {
         let mut results = Vec::new();
         for &target in &options.targets {
-            let server = server::Server::start(target, options.server_core.as_deref()).await;
+            let server = match &options.attach {
+                Some((address, pid)) => server::Server::attach(address, *pid),
+                None => server::Server::start(target, options.server_core.as_deref()).await,
+            };
             let result = match options.scenario.as_str() {
                 "echo" => scenarios::echo(&server, &options).await,
                 "broadcast" => scenarios::broadcast(&server, &options).await,

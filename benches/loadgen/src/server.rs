@@ -22,10 +22,11 @@ impl Target {
     }
 }
 
-/// A running server; killed when dropped.
+/// A running server; killed when dropped (unless attached to).
 pub(crate) struct Server {
     pub(crate) target: Target,
-    child: Child,
+    child: Option<Child>,
+    pid: u32,
     /// `host:port`.
     pub(crate) address: String,
 }
@@ -89,14 +90,25 @@ impl Server {
         };
         Server {
             target,
-            child,
+            pid: child.id(),
+            child: Some(child),
             address,
         }
     }
 
+    /// A SignalR server started by someone else (under a profiler, say): `pid` is read
+    /// for CPU time and memory.
+    pub(crate) fn attach(address: &str, pid: u32) -> Server {
+        Server {
+            target: Target::SignalR,
+            child: None,
+            pid,
+            address: address.to_owned(),
+        }
+    }
+
     fn stat_fields(&self) -> Vec<u64> {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap_or_default();
         let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
         after
             .split_whitespace()
@@ -114,8 +126,8 @@ impl Server {
 
     /// Resident memory, KiB.
     pub(crate) fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap_or_default();
         status
             .lines()
             .find_map(|line| line.strip_prefix("VmRSS:"))
@@ -126,7 +138,9 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
