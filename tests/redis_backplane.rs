@@ -74,6 +74,31 @@ async fn backplane(
         .unwrap()
 }
 
+/// A Redis, a backplane on it and a server of `InteropHub` under a hub name unique to
+/// the test.
+struct Setup {
+    redis: common::redis::TestRedis,
+    name: String,
+    backplane: RedisBackplane,
+    addr: std::net::SocketAddr,
+}
+
+async fn setup(test: &str, options: impl FnOnce(RedisOptions) -> RedisOptions) -> Setup {
+    let redis = redis();
+    let name = hub_name(test);
+    let backplane = backplane(&redis.url, options).await;
+    let server = InteropHub
+        .into_server()
+        .lifetime_manager(backplane.hub_named(&name));
+    let addr = serve(server).await;
+    Setup {
+        redis,
+        name,
+        backplane,
+        addr,
+    }
+}
+
 async fn raw_client(url: &str) -> RedisClient {
     let client = Builder::from_config(Config::from_url(url).unwrap())
         .build()
@@ -169,15 +194,12 @@ async fn connection_id(client: &mut Client) -> String {
 
 #[tokio::test]
 async fn what_a_dotnet_server_publishes_reaches_clients_of_both_protocols() {
-    let redis = redis();
-    let name = hub_name("Publishes");
-    let backplane = backplane(&redis.url, |o| o).await;
-    let addr = serve(
-        InteropHub
-            .into_server()
-            .lifetime_manager(backplane.hub_named(&name)),
-    )
-    .await;
+    let Setup {
+        redis,
+        name,
+        backplane,
+        addr,
+    } = setup("Publishes", |o| o).await;
     let mut json = Client::json(addr).await;
     let mut packed = Client::msgpack(addr).await;
     let json_id = connection_id(&mut json).await;
@@ -214,16 +236,13 @@ async fn what_a_dotnet_server_publishes_reaches_clients_of_both_protocols() {
 
 #[tokio::test]
 async fn what_this_server_publishes_is_the_dotnet_envelope_byte_for_byte() {
-    let redis = redis();
-    let name = hub_name("Format");
+    let Setup {
+        redis,
+        name,
+        backplane,
+        addr,
+    } = setup("Format", |o| o).await;
     let mut all = listen(&redis.url, &format!("{name}:all")).await;
-    let backplane = backplane(&redis.url, |o| o).await;
-    let addr = serve(
-        InteropHub
-            .into_server()
-            .lifetime_manager(backplane.hub_named(&name)),
-    )
-    .await;
     let mut client = Client::json(addr).await;
     client
         .send_text(&invocation(Some("1"), "Broadcast", "[\"hi\"]"))
@@ -238,15 +257,12 @@ async fn what_this_server_publishes_is_the_dotnet_envelope_byte_for_byte() {
 
 #[tokio::test]
 async fn a_group_command_from_another_server_is_applied_and_acknowledged() {
-    let redis = redis();
-    let name = hub_name("Groups");
-    let backplane = backplane(&redis.url, |o| o).await;
-    let addr = serve(
-        InteropHub
-            .into_server()
-            .lifetime_manager(backplane.hub_named(&name)),
-    )
-    .await;
+    let Setup {
+        redis,
+        name,
+        backplane,
+        addr,
+    } = setup("Groups", |o| o).await;
     let mut client = Client::json(addr).await;
     let id = connection_id(&mut client).await;
     let mut acks = listen(&redis.url, &format!("{name}:internal:ack:dotnet_1")).await;
@@ -271,18 +287,13 @@ async fn a_group_command_from_another_server_is_applied_and_acknowledged() {
 
 #[tokio::test]
 async fn a_group_change_for_a_connection_on_no_server_fails_after_the_ack_timeout() {
-    let redis = redis();
-    let name = hub_name("NoAck");
-    let backplane = backplane(&redis.url, |o| {
-        o.group_ack_timeout(Duration::from_millis(300))
-    })
-    .await;
-    let addr = serve(
-        InteropHub
-            .into_server()
-            .lifetime_manager(backplane.hub_named(&name)),
-    )
-    .await;
+    // `_redis` keeps a Redis the test started alive until the end.
+    let Setup {
+        redis: _redis,
+        backplane,
+        addr,
+        ..
+    } = setup("NoAck", |o| o.group_ack_timeout(Duration::from_millis(300))).await;
     let mut client = Client::json(addr).await;
     let started = std::time::Instant::now();
     client
@@ -299,15 +310,12 @@ async fn a_group_change_for_a_connection_on_no_server_fails_after_the_ack_timeou
 
 #[tokio::test]
 async fn a_client_result_asked_by_another_server_goes_back_on_its_return_channel() {
-    let redis = redis();
-    let name = hub_name("Results");
-    let backplane = backplane(&redis.url, |o| o).await;
-    let addr = serve(
-        InteropHub
-            .into_server()
-            .lifetime_manager(backplane.hub_named(&name)),
-    )
-    .await;
+    let Setup {
+        redis,
+        name,
+        backplane,
+        addr,
+    } = setup("Results", |o| o).await;
     let mut client = Client::json(addr).await;
     let id = connection_id(&mut client).await;
     let return_channel = format!("{name}:internal:return:dotnet_2");
@@ -338,15 +346,12 @@ async fn a_client_result_asked_by_another_server_goes_back_on_its_return_channel
 
 #[tokio::test]
 async fn malformed_payloads_are_counted_and_ignored() {
-    let redis = redis();
-    let name = hub_name("Malformed");
-    let backplane = backplane(&redis.url, |o| o).await;
-    let addr = serve(
-        InteropHub
-            .into_server()
-            .lifetime_manager(backplane.hub_named(&name)),
-    )
-    .await;
+    let Setup {
+        redis,
+        name,
+        backplane,
+        addr,
+    } = setup("Malformed", |o| o).await;
     let mut client = Client::json(addr).await;
     let _ = connection_id(&mut client).await;
     for garbage in [

@@ -174,47 +174,41 @@ impl RedisHub {
                 self.publish_or_deliver_locally(channels.user(user), payload, target, message)
                     .await
             }
-            ClientTarget::Groups(names) => {
-                let payload = self.envelope(message, &[])?;
-                let each = names.iter().filter(|g| !g.is_empty()).map(|group| {
-                    let target = ClientTarget::Group(group.clone());
-                    let payload = payload.clone();
-                    async move {
-                        self.publish_or_deliver_locally(
-                            channels.group(group),
-                            payload,
-                            &target,
-                            message,
-                        )
-                        .await
-                    }
-                });
-                futures_util::future::join_all(each)
+            ClientTarget::Groups(groups) => {
+                let group = |g: &str| channels.group(g);
+                self.publish_each(groups, group, ClientTarget::Group, message)
                     .await
-                    .into_iter()
-                    .collect()
             }
             ClientTarget::Users(users) => {
-                let payload = self.envelope(message, &[])?;
-                let each = users.iter().filter(|u| !u.is_empty()).map(|user| {
-                    let target = ClientTarget::User(user.clone());
-                    let payload = payload.clone();
-                    async move {
-                        self.publish_or_deliver_locally(
-                            channels.user(user),
-                            payload,
-                            &target,
-                            message,
-                        )
-                        .await
-                    }
-                });
-                futures_util::future::join_all(each)
+                let user = |u: &str| channels.user(u);
+                self.publish_each(users, user, ClientTarget::User, message)
                     .await
-                    .into_iter()
-                    .collect()
             }
         }
+    }
+
+    /// The several-groups and several-users targets: one envelope, published to the
+    /// channel of each name (empty names skipped, as .NET skips them).
+    async fn publish_each(
+        &self,
+        names: &[Arc<str>],
+        channel: impl Fn(&str) -> String,
+        single: impl Fn(Arc<str>) -> ClientTarget,
+        message: &SerializedHubMessage<'_>,
+    ) -> Result<(), SendError> {
+        let payload = self.envelope(message, &[])?;
+        let each = names.iter().filter(|name| !name.is_empty()).map(|name| {
+            let target = single(name.clone());
+            let (channel, payload) = (channel(name), payload.clone());
+            async move {
+                self.publish_or_deliver_locally(channel, payload, &target, message)
+                    .await
+            }
+        });
+        futures_util::future::join_all(each)
+            .await
+            .into_iter()
+            .collect()
     }
 
     fn join_locally(&self, connection_id: &str, group: &str) -> tokio::sync::oneshot::Receiver<()> {

@@ -239,8 +239,11 @@ test("two chat servers started with --redis: a message sent on one reaches the c
   try {
     await Promise.all([alice.start(), bob.start()]);
     const atBob = nextCall(bob, "ReceiveMessage");
+    // The sender is one of "all": its own copy comes back through Redis too.
+    const ownCopy = nextCall(alice, "ReceiveMessage");
     await alice.invoke("SendMessage", "alice", "across servers");
     assert.deepEqual(await atBob, ["alice", "across servers"]);
+    assert.deepEqual(await ownCopy, ["alice", "across servers"]);
     const atAlice = nextCall(alice, "ReceiveMessage");
     const atBobAgain = nextCall(bob, "ReceiveMessage");
     const announced = await fetch(`${servers[1].url}/announce`, { method: "POST", body: "to everyone" });
