@@ -120,6 +120,8 @@ impl Bus {
         };
         let (changes, changes_rx) = mpsc::unbounded_channel();
         let counters = Arc::new(Counters::default());
+        // Nothing is wanted yet: in sync until a hub asks for channels.
+        counters.in_sync.store(true, Ordering::Relaxed);
         let keeper = SubscriptionKeeper {
             subscriber: subscriber.clone(),
             sharded,

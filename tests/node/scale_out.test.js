@@ -299,3 +299,21 @@ test("three servers on a three-node Redis Cluster with sharded pub/sub: every ta
     await cluster.cleanup();
   }
 });
+
+test("defaults: a group change for a connection on no server fails after the default 30 s ack timeout, and the caller stays connected", async () => {
+  const redis = await findRedis();
+  const servers = await startServers(redis.url, 1);
+  const caller = connect(servers[0], "/testhub", "WebSockets");
+  try {
+    await caller.connection.start();
+    const started = Date.now();
+    await assert.rejects(caller.connection.invoke("AddToGroup", "nobody-anywhere", "g"));
+    const waited = Date.now() - started;
+    assert.ok(waited >= 29_500 && waited < 40_000, `waited ${waited} ms for the ack`);
+    assert.equal(caller.connection.state, signalR.HubConnectionState.Connected);
+  } finally {
+    await caller.connection.stop();
+    await Promise.all(servers.map((s) => s.stop()));
+    await redis.cleanup();
+  }
+});

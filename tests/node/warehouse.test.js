@@ -269,3 +269,23 @@ test("two processes on the Redis backplane with one PostgreSQL database: a notic
     await redis.cleanup();
   }
 });
+
+test("defaults: a task offer nobody answers passes on after the default 20 s", async () => {
+  const server = await startExample("warehouse", ["--simulate-every", "0"]);
+  try {
+    const silent = await device(server, "Gus", "shipping", "forklift-operator", { offerTask: () => new Promise(() => {}) });
+    const sam = await device(server, "Sam", "shipping", "supervisor");
+    try {
+      const started = Date.now();
+      const status = await sam.connection.invoke("DispatchTask", "Move the crate", "shipping");
+      const waited = Date.now() - started;
+      assert.equal(status.state, "unassigned");
+      assert.deepEqual(status.passedOver, ["Gus"]);
+      assert.ok(waited >= 19_500 && waited < 30_000, `waited ${waited} ms for an answer`);
+    } finally {
+      await Promise.all([silent.connection.stop(), sam.connection.stop()]);
+    }
+  } finally {
+    await server.stop();
+  }
+});
