@@ -1,6 +1,7 @@
 //! Routes the HTTP requests of one endpoint: negotiate, transport connects, sends, deletes.
 
 use super::connections::{Connections, EndpointConnection};
+use super::in_memory::{InMemoryConnectError, InMemoryConnection};
 use super::negotiate::{negotiate, refusal};
 use super::query::query_param;
 use crate::connection::{
@@ -145,6 +146,35 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
     /// Number of connections currently negotiated or connected.
     pub fn connection_count(&self) -> usize {
         self.inner.connections.len()
+    }
+
+    /// A connection with no network in between (see [`InMemoryConnection`]), for tests
+    /// and benchmarks: it runs the handler exactly as a WebSocket connection would, on a
+    /// request with `request`'s method, URI, headers and extensions (the endpoint's
+    /// authorizer sees them first). Call it inside a Tokio runtime.
+    pub fn connect_in_memory(
+        &self,
+        request: Parts,
+    ) -> Result<InMemoryConnection, InMemoryConnectError> {
+        if let Some(authorizer) = &self.inner.authorizer {
+            authorizer
+                .authorize(&request)
+                .map_err(InMemoryConnectError::Refused)?;
+        }
+        let connection = self
+            .inner
+            .connections
+            .create(1, &self.inner.options, false)?;
+        let claimed = connection
+            .claim(TransportType::WebSockets, request)
+            .expect("a connection created just now has no transport yet");
+        self.inner.connections.claimed(&connection);
+        self.start_application(&connection, claimed.application);
+        Ok(InMemoryConnection::new(
+            connection,
+            self.inner.connections.clone(),
+            claimed.outbound_rx,
+        ))
     }
 
     /// An axum router serving the endpoint at `path` (and `path/negotiate`).

@@ -5,9 +5,11 @@
 
 mod connections;
 mod http_dispatcher;
+mod in_memory;
 mod inactivity;
 mod negotiate;
 mod query;
 
 pub use http_dispatcher::{HttpConnectionDispatcher, RequestAuthorizer};
+pub use in_memory::{InMemoryConnectError, InMemoryConnection};
 pub use query::query_param;
