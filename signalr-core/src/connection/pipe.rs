@@ -4,13 +4,20 @@
 //! no buffer (a `VecDeque` allocates on first use and is released when it drains after a
 //! burst), where a `tokio::sync::mpsc` channel allocates a 32-slot block and padded
 //! state up front (about 1.5 KB per channel).
+//!
+//! And they are on the path of every message, so the common case takes the one lock and
+//! nothing else: the receiver's waker is kept under that lock (a push wakes it directly),
+//! and senders register for room only when the pipe is full, so a pop notifies them only
+//! when one waits.
 
 use super::replay::Replay;
 use crate::protocol::HubProtocol;
 use bytes::Bytes;
 use std::collections::VecDeque;
+use std::future::poll_fn;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Poll, Waker};
 use tokio::sync::Notify;
 
 /// Above this many slots, a drained queue gives its buffer back.
@@ -26,6 +33,8 @@ struct State {
     /// With stateful reconnect, the sent records kept for a replay (boxed: most
     /// connections have none).
     replay: Option<Box<Replay>>,
+    /// The receiver waiting for an item or the close.
+    reader: Option<Waker>,
 }
 
 #[derive(Debug)]
@@ -33,10 +42,26 @@ struct Shared {
     state: Mutex<State>,
     capacity: usize,
     senders: AtomicUsize,
-    /// Woken when an item arrives or the pipe closes.
-    readable: Notify,
-    /// Woken when room frees up or the pipe closes.
+    /// Senders waiting for room (registered with `writable` before they look again).
+    waiting_for_room: AtomicUsize,
+    /// Woken when room frees up or the pipe closes, while senders wait for room.
     writable: Notify,
+}
+
+/// Counts a sender among those waiting for room for as long as it lives.
+struct WaitingForRoom<'a>(&'a AtomicUsize);
+
+impl<'a> WaitingForRoom<'a> {
+    fn new(counter: &'a AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::SeqCst);
+        WaitingForRoom(counter)
+    }
+}
+
+impl Drop for WaitingForRoom<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Shared {
@@ -47,9 +72,28 @@ impl Shared {
     }
 
     fn close(&self) {
-        self.lock().closed = true;
-        self.readable.notify_one();
+        let mut state = self.lock();
+        state.closed = true;
+        let reader = state.reader.take();
+        drop(state);
+        if let Some(reader) = reader {
+            reader.wake();
+        }
         self.writable.notify_waiters();
+    }
+
+    /// Wakes the receiver after a push (called with the lock released).
+    fn readable(reader: Option<Waker>) {
+        if let Some(reader) = reader {
+            reader.wake();
+        }
+    }
+
+    /// Lets senders waiting for room look again.
+    fn room_freed(&self) {
+        if self.waiting_for_room.load(Ordering::SeqCst) > 0 {
+            self.writable.notify_waiters();
+        }
     }
 }
 
@@ -82,10 +126,11 @@ pub(crate) fn pipe(capacity: usize) -> (PipeSender, PipeReceiver) {
             bytes: 0,
             closed: false,
             replay: None,
+            reader: None,
         }),
         capacity: capacity.max(1),
         senders: AtomicUsize::new(1),
-        readable: Notify::new(),
+        waiting_for_room: AtomicUsize::new(0),
         writable: Notify::new(),
     });
     (
@@ -118,17 +163,19 @@ impl State {
         }
     }
 
-    fn push(&mut self, chunk: Bytes, sequencing: Sequencing) {
+    /// Queues `chunk`; returns the receiver to wake.
+    fn push(&mut self, chunk: Bytes, sequencing: Sequencing) -> Option<Waker> {
         if let Some(replay) = &mut self.replay {
             if sequencing == Sequencing::Sequenced {
                 replay.keep(chunk.clone());
             }
             if replay.is_detached() {
-                return;
+                return None;
             }
         }
         self.bytes += chunk.len();
         self.queue.push_back(chunk);
+        self.reader.take()
     }
 }
 
@@ -158,9 +205,9 @@ impl PipeSender {
         if !state.has_room_for(&chunk, self.shared.capacity, sequencing) {
             return Err((TrySendError::Full, chunk));
         }
-        state.push(chunk, sequencing);
+        let reader = state.push(chunk, sequencing);
         drop(state);
-        self.shared.readable.notify_one();
+        Shared::readable(reader);
         Ok(())
     }
 
@@ -172,14 +219,20 @@ impl PipeSender {
         if state.closed {
             return Err(TrySendError::Closed);
         }
-        state.push(chunk, Sequencing::Unsequenced);
+        let reader = state.push(chunk, Sequencing::Unsequenced);
         drop(state);
-        self.shared.readable.notify_one();
+        Shared::readable(reader);
         Ok(())
     }
 
     /// Queues `chunk`, waiting while the pipe is full; fails once the receiver is gone.
     pub(crate) async fn send(&self, chunk: Bytes) -> Result<(), Bytes> {
+        let chunk = match self.try_send_sequenced(chunk, Sequencing::Sequenced) {
+            Ok(()) => return Ok(()),
+            Err((TrySendError::Closed, chunk)) => return Err(chunk),
+            Err((TrySendError::Full, chunk)) => chunk,
+        };
+        let _waiting = WaitingForRoom::new(&self.shared.waiting_for_room);
         loop {
             let room = self.shared.writable.notified();
             tokio::pin!(room);
@@ -190,9 +243,9 @@ impl PipeSender {
                     return Err(chunk);
                 }
                 if state.has_room_for(&chunk, self.shared.capacity, Sequencing::Sequenced) {
-                    state.push(chunk, Sequencing::Sequenced);
+                    let reader = state.push(chunk, Sequencing::Sequenced);
                     drop(state);
-                    self.shared.readable.notify_one();
+                    Shared::readable(reader);
                     return Ok(());
                 }
             }
@@ -244,17 +297,25 @@ impl Drop for PipeSender {
     }
 }
 
+impl State {
+    /// Takes the front chunk, giving a large buffer back once the queue drains.
+    fn take_front(&mut self) -> Option<Bytes> {
+        let chunk = self.queue.pop_front()?;
+        self.bytes -= chunk.len();
+        if self.queue.is_empty() && self.queue.capacity() > KEEP_CAPACITY {
+            self.queue = VecDeque::new();
+        }
+        Some(chunk)
+    }
+}
+
 impl PipeReceiver {
     fn pop(&self) -> Result<Option<Bytes>, ()> {
         let mut state = self.shared.lock();
-        match state.queue.pop_front() {
+        match state.take_front() {
             Some(chunk) => {
-                state.bytes -= chunk.len();
-                if state.queue.is_empty() && state.queue.capacity() > KEEP_CAPACITY {
-                    state.queue = VecDeque::new();
-                }
                 drop(state);
-                self.shared.writable.notify_waiters();
+                self.shared.room_freed();
                 Ok(Some(chunk))
             }
             None if state.closed => Err(()),
@@ -264,16 +325,25 @@ impl PipeReceiver {
 
     /// The next chunk; `None` once every sender is gone and the queue is drained.
     pub(crate) async fn recv(&mut self) -> Option<Bytes> {
-        loop {
-            let arrived = self.shared.readable.notified();
-            tokio::pin!(arrived);
-            arrived.as_mut().enable();
-            match self.pop() {
-                Ok(Some(chunk)) => return Some(chunk),
-                Err(()) => return None,
-                Ok(None) => arrived.await,
+        poll_fn(|cx| {
+            let mut state = self.shared.lock();
+            match state.take_front() {
+                Some(chunk) => {
+                    drop(state);
+                    self.shared.room_freed();
+                    Poll::Ready(Some(chunk))
+                }
+                None if state.closed => Poll::Ready(None),
+                None => {
+                    match &mut state.reader {
+                        Some(waker) if waker.will_wake(cx.waker()) => {}
+                        reader => *reader = Some(cx.waker().clone()),
+                    }
+                    Poll::Pending
+                }
             }
-        }
+        })
+        .await
     }
 
     /// The next chunk if one is queued now.
@@ -313,8 +383,9 @@ impl PipeReceiver {
             *bytes += chunk.len();
             queue.push_back(chunk);
         }
+        let reader = state.reader.take();
         drop(state);
-        self.shared.readable.notify_one();
+        Shared::readable(reader);
     }
 }
 

@@ -101,11 +101,10 @@ impl InMemoryConnection {
     /// The next chunk the server wrote; `None` once the server ended the connection and
     /// everything it wrote was read.
     pub async fn recv(&mut self) -> Option<Bytes> {
-        let closed = self.connection.shared.closed.clone();
         tokio::select! {
             biased;
             data = self.outbound.recv() => data,
-            () = closed.cancelled() => self.outbound.try_recv(),
+            () = self.connection.shared.closed.cancelled() => self.outbound.try_recv(),
         }
     }
 

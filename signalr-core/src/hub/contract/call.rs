@@ -23,7 +23,8 @@ pub struct HubCall {
     arguments: std::vec::IntoIter<RawValue>,
     uploads: VecDeque<UploadSource>,
     sender: OutboundSender,
-    cancel: CancellationToken,
+    /// Fires when the client cancels the stream or disconnects (streaming calls only).
+    cancel: Option<CancellationToken>,
 }
 
 /// What answering a call needs, separable from the call (filters answer after the call
@@ -54,7 +55,8 @@ pub(crate) struct CallParts {
     pub(crate) uploads: VecDeque<UploadSource>,
     pub(crate) detailed_errors: bool,
     pub(crate) sender: OutboundSender,
-    pub(crate) cancel: CancellationToken,
+    /// For streaming calls: fires when the client cancels or disconnects.
+    pub(crate) cancel: Option<CancellationToken>,
 }
 
 impl HubCall {
@@ -169,7 +171,8 @@ impl HubCall {
     {
         let responder = &self.responder;
         let id = responder.invocation_id.clone().unwrap_or_default();
-        match drive_stream(&self.sender, responder.protocol, &id, &self.cancel, stream).await {
+        let cancel = self.cancel.clone().unwrap_or_default();
+        match drive_stream(&self.sender, responder.protocol, &id, &cancel, stream).await {
             Ok(()) => self.complete_void(),
             Err(error) => {
                 let text = "An error occurred on the server while streaming results.".to_owned();

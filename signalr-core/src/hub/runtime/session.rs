@@ -630,14 +630,18 @@ impl<'a, D: Dispatch> Session<'a, D> {
             );
             return self.answer_error(id, &text);
         }
-        let cancel = self.cx.connection_closed().child_token();
+        // Only a stream can be cancelled (a child token costs a node in the connection's
+        // token tree, so unary calls get none).
+        let mut cancel = None;
         if streaming {
             let stream_id = invocation_id.clone().unwrap_or_default();
             if self.streams.contains_key(&stream_id) {
                 let text = format!("Invocation ID '{stream_id}' is already in use.");
                 return self.answer_error(id, &text);
             }
-            self.streams.insert(stream_id, cancel.clone());
+            let token = self.cx.connection_closed().child_token();
+            self.streams.insert(stream_id, token.clone());
+            cancel = Some(token);
         }
         let mut uploads = VecDeque::with_capacity(stream_ids.len());
         for stream_id in &stream_ids {
