@@ -387,3 +387,65 @@ async fn an_unreachable_redis_is_a_clear_error_at_start() {
     assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
     assert!(text.contains("redis-server"), "{text}");
 }
+
+/// A TCP proxy to `upstream` that holds every chunk a client sends for `delay` before
+/// passing it on (answers come back at once): a slow link between a server and Redis.
+async fn slow_link(upstream: &str, delay: Duration) -> String {
+    let authority = upstream.rsplit(['@', '/']).find(|s| !s.is_empty()).unwrap();
+    let target = authority.to_owned();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let local = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((inbound, _)) = listener.accept().await {
+            let Ok(outbound) = tokio::net::TcpStream::connect(&target).await else {
+                continue;
+            };
+            let (mut from_client, mut to_client) = inbound.into_split();
+            let (mut from_redis, mut to_redis) = outbound.into_split();
+            tokio::spawn(async move {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let mut chunk = vec![0u8; 16 * 1024];
+                while let Ok(n @ 1..) = from_client.read(&mut chunk).await {
+                    tokio::time::sleep(delay).await;
+                    if to_redis.write_all(&chunk[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            tokio::spawn(async move {
+                let _ = tokio::io::copy(&mut from_redis, &mut to_client).await;
+            });
+        }
+    });
+    upstream.replacen(authority, &local.to_string(), 1)
+}
+
+#[tokio::test]
+async fn joining_a_group_returns_only_once_redis_holds_the_subscription() {
+    // The server's link to Redis is slow; another server's is not. A send to the group
+    // published right after the join returned must still reach the new member: the
+    // join waits for Redis to have processed the SUBSCRIBE, not for it to be written.
+    let redis = redis();
+    let name = hub_name("JoinWaits");
+    let slow = slow_link(&redis.url, Duration::from_millis(300)).await;
+    let backplane = backplane(&slow, |o| o).await;
+    let server = InteropHub
+        .into_server()
+        .lifetime_manager(backplane.hub_named(&name));
+    let addr = serve(server).await;
+    let mut client = Client::json(addr).await;
+    client
+        .send_text(&invocation(Some("j"), "Join", "[\"slow\"]"))
+        .await;
+    let reply = client.next_text().await;
+    assert!(reply.contains("\"invocationId\":\"j\""), "{reply}");
+
+    let envelope = dotnet_envelope(&[], JSON_RECEIVE, MSGPACK_RECEIVE, None);
+    assert_eq!(
+        publish(&redis.url, &format!("{name}:group:slow"), envelope).await,
+        1,
+        "the join returned before Redis subscribed the group's channel"
+    );
+    assert_eq!(client.next_record().await, JSON_RECEIVE);
+    backplane.close().await;
+}

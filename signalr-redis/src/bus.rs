@@ -381,6 +381,18 @@ impl SubscriptionKeeper {
                     }
                 }
             }
+            // fred answers SUBSCRIBE and UNSUBSCRIBE once written, not once Redis has
+            // processed them. Redis answers a connection's commands in order, so the
+            // answer to a PING sent after them proves they took effect: a send published
+            // after a join returned then reaches the new member (as .NET's awaited
+            // subscription guarantees).
+            if !done.is_empty() {
+                if let Err(error) = client.ping::<fred::types::Value>(None).await {
+                    ok = false;
+                    self.failed(&done[0], subscribe, &error);
+                    done.clear();
+                }
+            }
         }
         for channel in done {
             if subscribe {
