@@ -7,9 +7,12 @@ use super::transport_type::TransportType;
 use crate::protocol::{HubProtocol, TransferFormat};
 use axum::http::request::Parts;
 use bytes::Bytes;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use tokio_util::sync::CancellationToken;
+use std::task::Context;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 /// Query parameters that carry secrets: the connection token (`id`, which lets anyone
 /// who has it read and write the connection) and the access token that browsers' clients
@@ -103,6 +106,10 @@ pub struct ConnectionContext {
     sender: OutboundSender,
     request: Arc<Parts>,
     transport: TransportType,
+    /// Registered once in the abort token (which the connection's teardown also fires)
+    /// with a waker that interrupts `inbound`, so that [`receive`](Self::receive) is one
+    /// pipe read and watches no token itself.
+    _interrupt: Pin<Box<WaitForCancellationFutureOwned>>,
 }
 
 impl ConnectionContext {
@@ -113,12 +120,22 @@ impl ConnectionContext {
         request: Parts,
         transport: TransportType,
     ) -> Self {
+        let mut interrupt = Box::pin(shared.abort.clone().cancelled_owned());
+        let waker = inbound.interrupt_waker();
+        if interrupt
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_ready()
+        {
+            waker.wake_by_ref();
+        }
         ConnectionContext {
             shared,
             inbound,
             sender,
             request: Arc::new(detach(request)),
             transport,
+            _interrupt: interrupt,
         }
     }
 
@@ -146,12 +163,11 @@ impl ConnectionContext {
     /// The next chunk of bytes the client sent; `None` once the transport has ended.
     ///
     /// Chunks follow transport framing, not application records: split them yourself.
+    ///
+    /// It also returns `None` once the connection is closed or aborted, even with chunks
+    /// still queued.
     pub async fn receive(&mut self) -> Option<Bytes> {
-        tokio::select! {
-            chunk = self.inbound.recv() => chunk,
-            () = self.shared.closed.cancelled() => None,
-            () = self.shared.abort.cancelled() => None,
-        }
+        self.inbound.recv().await
     }
 
     /// A handle for writing to the client; clone it freely.
@@ -240,7 +256,8 @@ impl ConnectionContext {
     }
 
     /// A token that asks the application to end the connection; [`receive`](Self::receive)
-    /// then returns `None`.
+    /// then returns `None`. The connection's teardown ([`closed`](Self::closed)) fires
+    /// it too.
     pub fn abort_token(&self) -> CancellationToken {
         self.shared.abort.clone()
     }

@@ -35,6 +35,9 @@ struct State {
     replay: Option<Box<Replay>>,
     /// The receiver waiting for an item or the close.
     reader: Option<Waker>,
+    /// A signal the receiver watches besides the pipe fired (see
+    /// [`PipeReceiver::interrupt_waker`]): it receives nothing more.
+    interrupted: bool,
 }
 
 #[derive(Debug)]
@@ -97,6 +100,21 @@ impl Shared {
     }
 }
 
+/// The interrupt: the receiver wakes up and receives nothing more.
+impl std::task::Wake for Shared {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let mut state = self.lock();
+        state.interrupted = true;
+        let reader = state.reader.take();
+        drop(state);
+        Shared::readable(reader);
+    }
+}
+
 /// Why a chunk was not queued.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum TrySendError {
@@ -127,6 +145,7 @@ pub(crate) fn pipe(capacity: usize) -> (PipeSender, PipeReceiver) {
             closed: false,
             replay: None,
             reader: None,
+            interrupted: false,
         }),
         capacity: capacity.max(1),
         senders: AtomicUsize::new(1),
@@ -323,10 +342,14 @@ impl PipeReceiver {
         }
     }
 
-    /// The next chunk; `None` once every sender is gone and the queue is drained.
+    /// The next chunk; `None` once every sender is gone and the queue is drained, or at
+    /// once after an interrupt.
     pub(crate) async fn recv(&mut self) -> Option<Bytes> {
         poll_fn(|cx| {
             let mut state = self.shared.lock();
+            if state.interrupted {
+                return Poll::Ready(None);
+            }
             match state.take_front() {
                 Some(chunk) => {
                     drop(state);
@@ -344,6 +367,14 @@ impl PipeReceiver {
             }
         })
         .await
+    }
+
+    /// A waker that interrupts this receiver: once it is woken, [`recv`](Self::recv)
+    /// returns `None`, and a receiver waiting now wakes up. Registered once where a
+    /// cancellation is announced, it spares every `recv` from watching that signal
+    /// itself (registering and unregistering in its waiter list each time).
+    pub(crate) fn interrupt_waker(&self) -> Waker {
+        Waker::from(self.shared.clone())
     }
 
     /// The next chunk if one is queued now.

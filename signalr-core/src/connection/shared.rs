@@ -42,7 +42,8 @@ pub(crate) struct ConnectionShared {
     /// Fires when the connection is torn down: transport gone or connection disposed.
     pub(crate) closed: CancellationToken,
     /// Fires when the server asks the application to end the connection; the
-    /// application then says goodbye (a Close message) before the transport closes.
+    /// application then says goodbye (a Close message) before the transport closes. A
+    /// child of `closed`, so that the application's receive watches this one token.
     pub(crate) abort: CancellationToken,
 }
 
@@ -53,6 +54,7 @@ impl ConnectionShared {
         stateful_reconnect: bool,
         close_on_authentication_expiration: bool,
     ) -> Self {
+        let closed = CancellationToken::new();
         ConnectionShared {
             close_on_authentication_expiration,
             connection_id,
@@ -62,8 +64,8 @@ impl ConnectionShared {
             binary: AtomicBool::new(false),
             batchable: AtomicBool::new(false),
             last_write: AtomicU64::new(millis_since_epoch(Instant::now())),
-            closed: CancellationToken::new(),
-            abort: CancellationToken::new(),
+            abort: closed.child_token(),
+            closed,
         }
     }
 
