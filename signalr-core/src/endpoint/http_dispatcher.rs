@@ -3,6 +3,7 @@
 use super::connections::{Connections, EndpointConnection};
 use super::in_memory::{InMemoryConnectError, InMemoryConnection};
 use super::negotiate::{negotiate, refusal};
+use super::one_task;
 use super::query::query_param;
 use crate::connection::{
     ClaimError, ConnectionContext, ConnectionHandler, HttpConnection, HttpConnectionOptions,
@@ -267,14 +268,24 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
         }
     }
 
-    /// Runs the handler on a claimed connection; the connection is disposed when it ends.
+    /// Runs the handler on a claimed connection in a task of its own; the connection is
+    /// disposed when it ends.
     fn start_application(&self, connection: &HttpConnection, application: ConnectionContext) {
+        tokio::spawn(self.application(connection, application));
+    }
+
+    /// The handler's run on a claimed connection, after which the connection is disposed.
+    fn application(
+        &self,
+        connection: &HttpConnection,
+        application: ConnectionContext,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
         let handler = self.inner.handler.clone();
         let connections = self.inner.connections.clone();
         let token = connection.token.clone();
         let closed = connection.shared.closed.clone();
         let long_polling = connection.transport() == Some(TransportType::LongPolling);
-        tokio::spawn(async move {
+        async move {
             let run = std::panic::AssertUnwindSafe(handler.on_connected(application));
             if futures_util::FutureExt::catch_unwind(run).await.is_err() {
                 tracing::error!("a connection handler panicked; the connection is closed");
@@ -287,7 +298,7 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
             } else {
                 connections.remove(&token);
             }
-        });
+        }
     }
 
     /// `403` for a request from a browser origin the endpoint does not allow.
@@ -397,10 +408,13 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
         tokio::spawn(async move {
             match upgrade.socket(max_message_size).await {
                 Some(socket) => {
-                    this.start_application(&connection, claimed.application);
+                    // The application and its first WebSocket share this task: every
+                    // record crosses between them without a trip through the scheduler.
+                    // (A WebSocket that resumes the connection later runs in its own.)
+                    let application = this.application(&connection, claimed.application);
                     let outbound = claimed.outbound_rx;
-                    this.carry(socket, connection, outbound, claimed.superseded)
-                        .await;
+                    let transport = this.carry(socket, connection, outbound, claimed.superseded);
+                    one_task::BothInOneTask::new(application, transport).await;
                 }
                 None => {
                     tracing::debug!("the WebSocket upgrade did not complete");

@@ -8,6 +8,7 @@ mod http_dispatcher;
 mod in_memory;
 mod inactivity;
 mod negotiate;
+mod one_task;
 mod query;
 
 pub use http_dispatcher::{HttpConnectionDispatcher, RequestAuthorizer};
