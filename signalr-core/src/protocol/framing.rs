@@ -28,6 +28,9 @@ pub struct RecordReader {
     buffer: BytesMut,
     /// How far the buffer was already searched for a separator (JSON only).
     scanned: usize,
+    /// A received chunk not copied into `buffer`: while it starts at a record boundary,
+    /// its records are handed out as slices of it. Only ever set while `buffer` is empty.
+    pending: Bytes,
 }
 
 impl RecordReader {
@@ -38,25 +41,85 @@ impl RecordReader {
             max_size,
             buffer: BytesMut::new(),
             scanned: 0,
+            pending: Bytes::new(),
         }
     }
 
     /// Appends received bytes.
     pub fn push(&mut self, data: &[u8]) {
+        self.spill();
         self.buffer.extend_from_slice(data);
+    }
+
+    /// Appends a received chunk. When nothing is buffered, it is not copied: the records
+    /// it holds whole are slices of it (what is left of an unfinished one is copied).
+    pub fn push_bytes(&mut self, data: Bytes) {
+        if self.buffer.is_empty() && self.pending.is_empty() {
+            self.pending = data;
+        } else {
+            self.spill();
+            self.buffer.extend_from_slice(&data);
+        }
+    }
+
+    /// Moves the chunk not yet copied into the buffer.
+    fn spill(&mut self) {
+        if !self.pending.is_empty() {
+            self.buffer.extend_from_slice(&self.pending);
+            self.pending = Bytes::new();
+        }
     }
 
     /// Whether bytes of an unfinished record are buffered.
     pub fn has_partial(&self) -> bool {
-        !self.buffer.is_empty()
+        !self.buffer.is_empty() || !self.pending.is_empty()
     }
 
     /// Takes the next complete record, without its framing.
     pub fn next_record(&mut self) -> Result<Option<Bytes>, FrameError> {
+        if !self.pending.is_empty() {
+            if let Some(record) = self.next_from_pending()? {
+                return Ok(Some(record));
+            }
+            // An unfinished record: it waits in the buffer for the rest.
+            self.spill();
+        }
         match self.protocol {
             HubProtocol::Json => self.next_json(),
             HubProtocol::MessagePack => self.next_msgpack(),
         }
+    }
+
+    /// The next record whole in the uncopied chunk, as a slice of it.
+    fn next_from_pending(&mut self) -> Result<Option<Bytes>, FrameError> {
+        let (start, end, next) = match self.protocol {
+            HubProtocol::Json => {
+                let Some(end) = memchr::memchr(RECORD_SEPARATOR, &self.pending) else {
+                    self.check_size(self.pending.len())?;
+                    return Ok(None);
+                };
+                self.check_size(end)?;
+                (0, end, end + 1)
+            }
+            HubProtocol::MessagePack => {
+                let Some((length, prefix)) = read_varint(&self.pending)? else {
+                    return Ok(None);
+                };
+                self.check_size(length)?;
+                if self.pending.len() - prefix < length {
+                    return Ok(None);
+                }
+                (prefix, prefix + length, prefix + length)
+            }
+        };
+        let record = self.pending.slice(start..end);
+        if next == self.pending.len() {
+            // Let go of the chunk: an idle connection keeps no buffer.
+            self.pending = Bytes::new();
+        } else {
+            self.pending.advance(next);
+        }
+        Ok(Some(record))
     }
 
     fn next_json(&mut self) -> Result<Option<Bytes>, FrameError> {
@@ -143,6 +206,47 @@ pub(crate) fn write_varint(buf: &mut BytesMut, mut length: usize) {
     }
 }
 
+/// Bytes kept free in front of a MessagePack body for its length prefix: the longest
+/// varint [`frame_in_place`] writes there.
+pub(crate) const PREFIX_ROOM: usize = 5;
+
+/// How many bytes to leave free before writing a body of `protocol` for
+/// [`frame_in_place`].
+pub(crate) fn room_before_body(protocol: HubProtocol) -> usize {
+    match protocol {
+        HubProtocol::Json => 0,
+        HubProtocol::MessagePack => PREFIX_ROOM,
+    }
+}
+
+/// Frames the body written into `out` after [`room_before_body`] free bytes, without
+/// copying it: JSON gets its separator appended, MessagePack its length prefix written
+/// into the room before it.
+pub(crate) fn frame_in_place(protocol: HubProtocol, mut out: Vec<u8>) -> Bytes {
+    match protocol {
+        HubProtocol::Json => {
+            out.push(RECORD_SEPARATOR);
+            Bytes::from(out)
+        }
+        HubProtocol::MessagePack => {
+            let mut prefix = BytesMut::with_capacity(10);
+            write_varint(&mut prefix, out.len() - PREFIX_ROOM);
+            if prefix.len() > PREFIX_ROOM {
+                // A body of 32 GiB or more: framed by copying.
+                let mut buf = BytesMut::with_capacity(prefix.len() + out.len());
+                buf.extend_from_slice(&prefix);
+                buf.extend_from_slice(&out[PREFIX_ROOM..]);
+                return buf.freeze();
+            }
+            let start = PREFIX_ROOM - prefix.len();
+            out[start..PREFIX_ROOM].copy_from_slice(&prefix);
+            let mut framed = Bytes::from(out);
+            framed.advance(start);
+            framed
+        }
+    }
+}
+
 /// Appends one framed record of `protocol` whose body `write_body` produces.
 pub(crate) fn frame(protocol: HubProtocol, buf: &mut BytesMut, body: &[u8]) {
     match protocol {
@@ -175,6 +279,71 @@ mod tests {
             write_varint(&mut buf, length);
             assert_eq!(&buf[..], expected, "writing {length}");
             assert_eq!(read_varint(expected), Ok(Some((length, expected.len()))));
+        }
+    }
+
+    #[test]
+    fn chunks_pushed_uncopied_yield_the_records_at_every_split() {
+        for protocol in [HubProtocol::Json, HubProtocol::MessagePack] {
+            let bodies: [&[u8]; 3] = [b"{\"type\":6}", &[b'x'; 200], b"{}"];
+            let mut stream = BytesMut::new();
+            for body in bodies {
+                frame(protocol, &mut stream, body);
+            }
+            let stream = stream.freeze();
+            for first in 0..=stream.len() {
+                for second in first..=stream.len() {
+                    let mut reader = RecordReader::new(protocol, None);
+                    let mut records = Vec::new();
+                    for (from, to) in [(0, first), (first, second), (second, stream.len())] {
+                        reader.push_bytes(stream.slice(from..to));
+                        while let Some(record) = reader.next_record().unwrap() {
+                            records.push(record);
+                        }
+                    }
+                    assert_eq!(
+                        records, bodies,
+                        "{protocol:?} split at {first} and {second}"
+                    );
+                    assert!(!reader.has_partial());
+                }
+            }
+        }
+        // The size limit holds for an uncopied chunk too.
+        let mut reader = RecordReader::new(HubProtocol::Json, Some(4));
+        reader.push_bytes(Bytes::from_static(b"{\"type\":6}\x1e"));
+        assert!(matches!(
+            reader.next_record(),
+            Err(FrameError::TooLarge { limit: 4 })
+        ));
+        let mut reader = RecordReader::new(HubProtocol::MessagePack, Some(4));
+        reader.push_bytes(Bytes::from_static(&[0x05, 1, 2, 3, 4, 5]));
+        assert!(matches!(
+            reader.next_record(),
+            Err(FrameError::TooLarge { limit: 4 })
+        ));
+    }
+
+    #[test]
+    fn bodies_framed_in_place_read_back_whole_in_both_protocols() {
+        for protocol in [HubProtocol::Json, HubProtocol::MessagePack] {
+            // Lengths around the varint's one-, two- and three-byte forms.
+            for length in [0usize, 1, 127, 128, 16_383, 16_384, 70_000] {
+                let body: Vec<u8> = (0..length).map(|i| (i % 29) as u8 + b'a').collect();
+                let mut out = vec![0xee; room_before_body(protocol)];
+                out.extend_from_slice(&body);
+                let framed = frame_in_place(protocol, out);
+                let mut expected = BytesMut::new();
+                frame(protocol, &mut expected, &body);
+                assert_eq!(framed, expected.freeze(), "{protocol:?}, {length} bytes");
+                if length == 0 {
+                    continue; // an empty record is framed alike, and refused when read
+                }
+                let mut reader = RecordReader::new(protocol, None);
+                reader.push(&framed);
+                let record = reader.next_record().unwrap().unwrap();
+                assert_eq!(&record[..], &body[..], "{protocol:?}, {length} bytes");
+            }
         }
     }
 

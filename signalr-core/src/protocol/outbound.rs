@@ -2,7 +2,7 @@
 //! protocol: each message is encoded once per protocol into shareable bytes.
 
 use super::error::EncodeError;
-use super::framing::frame;
+use super::framing::{frame, frame_in_place, room_before_body};
 use super::{json, msgpack, HubProtocol};
 use bytes::{Bytes, BytesMut};
 use serde::Serialize;
@@ -101,9 +101,20 @@ impl OutboundMessage<'_, ()> {
 impl<P: Serialize + ?Sized> OutboundMessage<'_, P> {
     /// Encodes the message as one framed record of `protocol`.
     pub fn encode(&self, protocol: HubProtocol) -> Result<Bytes, EncodeError> {
-        let mut buf = BytesMut::new();
-        self.encode_into(protocol, &mut buf)?;
-        Ok(buf.freeze())
+        // The body is written once, into the buffer the record is sent from.
+        let room = room_before_body(protocol);
+        let mut out = Vec::with_capacity(64);
+        out.resize(room, 0);
+        self.write_body(protocol, &mut out)?;
+        Ok(frame_in_place(protocol, out))
+    }
+
+    fn write_body(&self, protocol: HubProtocol, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        match protocol {
+            HubProtocol::Json => json::write_body(self, out),
+            HubProtocol::MessagePack => msgpack::write_body(self, out),
+        }
+        .map_err(|detail| EncodeError::new(protocol, detail))
     }
 
     /// Appends the message as one framed record of `protocol` to `buf`.
@@ -112,11 +123,8 @@ impl<P: Serialize + ?Sized> OutboundMessage<'_, P> {
         protocol: HubProtocol,
         buf: &mut BytesMut,
     ) -> Result<(), EncodeError> {
-        let body = match protocol {
-            HubProtocol::Json => json::write_body(self),
-            HubProtocol::MessagePack => msgpack::write_body(self),
-        }
-        .map_err(|detail| EncodeError::new(protocol, detail))?;
+        let mut body = Vec::with_capacity(64);
+        self.write_body(protocol, &mut body)?;
         frame(protocol, buf, &body);
         Ok(())
     }

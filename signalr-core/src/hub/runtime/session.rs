@@ -267,7 +267,7 @@ impl<'a, D: Dispatch> Session<'a, D> {
                     match chunk {
                         Some(chunk) => {
                             heartbeat.received(std::time::Instant::now());
-                            reader.push(&chunk);
+                            reader.push_bytes(chunk);
                         }
                         None if connection.is_transport_closed() => break End::TransportClosed,
                         None if is_shutting_down() => break End::Shutdown,

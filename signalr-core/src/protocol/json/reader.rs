@@ -6,6 +6,7 @@ use crate::protocol::inbound::{
 };
 use crate::protocol::{HubProtocol, ProtocolError, RawValue};
 use bytes::Bytes;
+use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue as JsonRaw;
 use std::borrow::Cow;
@@ -18,9 +19,9 @@ use std::collections::BTreeMap;
 struct JsonRecord<'a> {
     #[serde(rename = "type")]
     kind: Option<i64>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "text")]
     invocation_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "text")]
     target: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     arguments: Option<Vec<&'a JsonRaw>>,
@@ -40,6 +41,37 @@ struct JsonRecord<'a> {
     sequence_id: Option<u64>,
 }
 
+/// A string field as a slice of the record when it has no escapes. (serde borrows a
+/// `Cow<str>` only as a field's own type, not inside an `Option`: it would copy each.)
+fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
+    struct Text;
+    impl<'de> Visitor<'de> for Text {
+        type Value = Option<Cow<'de, str>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Borrowed(v)))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(v.to_owned())))
+        }
+        fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(v)))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_str(self)
+        }
+    }
+    d.deserialize_option(Text)
+}
+
 /// Keeps a field that is present even when its value is `null`.
 fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de JsonRaw>, D::Error> {
     <&JsonRaw>::deserialize(d).map(Some)
@@ -52,6 +84,15 @@ const MAX_DEPTH: usize = 64;
 /// Whether no array or object in `text` is nested deeper than `max` (strings skipped).
 /// serde_json captures undecoded values without a depth limit, so it is checked here.
 fn nesting_within(text: &[u8], max: usize) -> bool {
+    // Fewer brackets than the limit cannot nest past it: the usual record is answered by
+    // one vectorized count instead of a byte-by-byte walk.
+    let brackets = text
+        .iter()
+        .filter(|&&byte| byte == b'[' || byte == b'{')
+        .count();
+    if brackets <= max {
+        return true;
+    }
     let mut depth = 0usize;
     let mut in_string = false;
     let mut escaped = false;

@@ -4,12 +4,12 @@ use crate::protocol::outbound::{CompletionBody, OutboundMessage};
 use crate::protocol::HubProtocol;
 use serde::Serialize;
 
-/// The JSON text of `message`, without its record separator.
+/// Appends the JSON text of `message`, without its record separator, to `out`.
 pub(in crate::protocol) fn write_body<P: Serialize + ?Sized>(
     message: &OutboundMessage<'_, P>,
-) -> Result<Vec<u8>, String> {
+    out: &mut Vec<u8>,
+) -> Result<(), String> {
     use serde_json::to_writer as put;
-    let mut out: Vec<u8> = Vec::with_capacity(64);
     let e = |e: serde_json::Error| e.to_string();
     match message {
         OutboundMessage::Invocation {
@@ -21,14 +21,14 @@ pub(in crate::protocol) fn write_body<P: Serialize + ?Sized>(
             out.extend_from_slice(b"{\"type\":1,");
             if let Some(id) = invocation_id {
                 out.extend_from_slice(b"\"invocationId\":");
-                put(&mut out, id).map_err(e)?;
+                put(&mut *out, id).map_err(e)?;
                 out.push(b',');
             }
             out.extend_from_slice(b"\"target\":");
-            put(&mut out, target).map_err(e)?;
+            put(&mut *out, target).map_err(e)?;
             out.extend_from_slice(b",\"arguments\":");
             let start = out.len();
-            put(&mut out, arguments).map_err(e)?;
+            put(&mut *out, arguments).map_err(e)?;
             if out[start..] == *b"null" {
                 // `()` means "no arguments": the wire needs an empty array.
                 out.truncate(start);
@@ -36,7 +36,7 @@ pub(in crate::protocol) fn write_body<P: Serialize + ?Sized>(
             }
             if !stream_ids.is_empty() {
                 out.extend_from_slice(b",\"streamIds\":");
-                put(&mut out, stream_ids).map_err(e)?;
+                put(&mut *out, stream_ids).map_err(e)?;
             }
         }
         OutboundMessage::StreamItem {
@@ -44,25 +44,25 @@ pub(in crate::protocol) fn write_body<P: Serialize + ?Sized>(
             item,
         } => {
             out.extend_from_slice(b"{\"type\":2,\"invocationId\":");
-            put(&mut out, invocation_id).map_err(e)?;
+            put(&mut *out, invocation_id).map_err(e)?;
             out.extend_from_slice(b",\"item\":");
-            put(&mut out, item).map_err(e)?;
+            put(&mut *out, item).map_err(e)?;
         }
         OutboundMessage::Completion {
             invocation_id,
             body,
         } => {
             out.extend_from_slice(b"{\"type\":3,\"invocationId\":");
-            put(&mut out, invocation_id).map_err(e)?;
+            put(&mut *out, invocation_id).map_err(e)?;
             match body {
                 CompletionBody::Void => {}
                 CompletionBody::Result(value) => {
                     out.extend_from_slice(b",\"result\":");
-                    put(&mut out, value).map_err(e)?;
+                    put(&mut *out, value).map_err(e)?;
                 }
                 CompletionBody::Error(error) => {
                     out.extend_from_slice(b",\"error\":");
-                    put(&mut out, error).map_err(e)?;
+                    put(&mut *out, error).map_err(e)?;
                 }
                 CompletionBody::Raw(value) => {
                     if value.protocol() != HubProtocol::Json {
@@ -75,7 +75,7 @@ pub(in crate::protocol) fn write_body<P: Serialize + ?Sized>(
         }
         OutboundMessage::CancelInvocation { invocation_id } => {
             out.extend_from_slice(b"{\"type\":5,\"invocationId\":");
-            put(&mut out, invocation_id).map_err(e)?;
+            put(&mut *out, invocation_id).map_err(e)?;
         }
         OutboundMessage::Ping => out.extend_from_slice(b"{\"type\":6"),
         OutboundMessage::Close {
@@ -85,7 +85,7 @@ pub(in crate::protocol) fn write_body<P: Serialize + ?Sized>(
             out.extend_from_slice(b"{\"type\":7");
             if let Some(error) = error {
                 out.extend_from_slice(b",\"error\":");
-                put(&mut out, error).map_err(e)?;
+                put(&mut *out, error).map_err(e)?;
             }
             if *allow_reconnect {
                 out.extend_from_slice(b",\"allowReconnect\":true");
@@ -99,5 +99,5 @@ pub(in crate::protocol) fn write_body<P: Serialize + ?Sized>(
         }
     }
     out.push(b'}');
-    Ok(out)
+    Ok(())
 }
