@@ -411,10 +411,12 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
                     // The application and its first WebSocket share this task: every
                     // record crosses between them without a trip through the scheduler.
                     // (A WebSocket that resumes the connection later runs in its own.)
+                    // The socket is polled first, so that what the client sent with the
+                    // upgrade (its handshake) is in the pipe when the application starts.
                     let application = this.application(&connection, claimed.application);
                     let outbound = claimed.outbound_rx;
                     let transport = this.carry(socket, connection, outbound, claimed.superseded);
-                    one_task::BothInOneTask::new(application, transport).await;
+                    one_task::BothInOneTask::new(transport, application).await;
                 }
                 None => {
                     tracing::debug!("the WebSocket upgrade did not complete");
