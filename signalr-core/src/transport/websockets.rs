@@ -212,20 +212,30 @@ async fn write_loop(
 ) -> End {
     let mut deadline = WriteDeadline::new(write_deadline);
     let closed = connection.shared.closed.clone();
+    // The teardown interrupts the pipe through a waker registered once here, so that
+    // waiting for the next record watches no token.
+    let mut interrupt = std::pin::pin!(closed.clone().cancelled_owned());
+    let waker = outbound.interrupt_waker();
+    if std::future::Future::poll(
+        interrupt.as_mut(),
+        &mut std::task::Context::from_waker(&waker),
+    )
+    .is_ready()
+    {
+        waker.wake_by_ref();
+    }
     loop {
-        let data = tokio::select! {
-            biased;
-            data = outbound.recv() => data,
-            () = closed.cancelled() => {
-                // Flush what the application queued before it closed (its Close message).
-                while let Some(data) = outbound.try_recv() {
-                    if write(sink, data, connection, &mut deadline).await.is_err() {
-                        return End::ApplicationDone { code: CloseCode::Error };
-                    }
+        let data = outbound.recv().await;
+        if data.is_none() && closed.is_cancelled() {
+            // Flush what the application queued before it closed (its Close message).
+            while let Some(data) = outbound.try_recv() {
+                if write(sink, data, connection, &mut deadline).await.is_err() {
+                    return End::ApplicationDone {
+                        code: CloseCode::Error,
+                    };
                 }
-                None
             }
-        };
+        }
         let Some(data) = data else {
             return End::ApplicationDone {
                 code: CloseCode::Normal,
