@@ -33,6 +33,7 @@ pub(crate) use error::ClaimError;
 pub(crate) use http_connection::{new_connection_id, HttpConnection};
 pub(crate) use http_options::LONGEST_TIMEOUT;
 pub(crate) use pipe::{PipeReceiver, PipeSender};
+pub(crate) use shared::WriteInstant;
 pub(crate) use shutdown::stopping;
 pub(crate) use table::ConnectionTable;
 pub(crate) use token::ConnectionToken;

@@ -2,7 +2,7 @@
 
 use super::error::QueueError;
 use super::pipe::{PipeSender, Sequencing, TrySendError};
-use super::shared::ConnectionShared;
+use super::shared::{ConnectionShared, WriteInstant};
 use bytes::Bytes;
 use std::sync::Arc;
 
@@ -73,7 +73,13 @@ impl OutboundSender {
     /// Queues `data` if there is room now; hands it back when the queue is full (a closed
     /// connection drops it).
     pub(crate) fn offer(&self, data: Bytes) -> Option<Bytes> {
-        self.shared.note_write();
+        self.offer_at(data, WriteInstant::now())
+    }
+
+    /// [`offer`](Self::offer), for a fan-out that read the clock once for all its
+    /// recipients.
+    pub(crate) fn offer_at(&self, data: Bytes, now: WriteInstant) -> Option<Bytes> {
+        self.shared.note_write_at(now);
         match self.tx.try_send_returning(data) {
             Err((TrySendError::Full, data)) => Some(data),
             _ => None,

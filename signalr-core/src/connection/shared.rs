@@ -17,6 +17,18 @@ fn millis_since_epoch(at: Instant) -> u64 {
     u64::try_from(at.saturating_duration_since(epoch()).as_millis()).unwrap_or(u64::MAX)
 }
 
+/// A moment bytes were queued, as connections record it: read the clock once for a
+/// fan-out and pass it to every recipient, instead of once per recipient.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WriteInstant(u64);
+
+impl WriteInstant {
+    /// Now.
+    pub(crate) fn now() -> Self {
+        WriteInstant(millis_since_epoch(Instant::now()))
+    }
+}
+
 /// State shared by a connection's application side, its transport and its senders.
 #[derive(Debug)]
 pub(crate) struct ConnectionShared {
@@ -71,8 +83,15 @@ impl ConnectionShared {
 
     /// Records that the application queued bytes now.
     pub(crate) fn note_write(&self) {
-        self.last_write
-            .fetch_max(millis_since_epoch(Instant::now()), Ordering::Relaxed);
+        self.note_write_at(WriteInstant::now());
+    }
+
+    /// Records that the application queued bytes at `at`.
+    pub(crate) fn note_write_at(&self, at: WriteInstant) {
+        // Within the same millisecond there is nothing to write (and no cache line to own).
+        if self.last_write.load(Ordering::Relaxed) < at.0 {
+            self.last_write.fetch_max(at.0, Ordering::Relaxed);
+        }
     }
 
     /// When the application last queued bytes (to the millisecond).

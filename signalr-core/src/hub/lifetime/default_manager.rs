@@ -6,7 +6,7 @@ use super::hub_lifetime_manager::HubLifetimeManager;
 use super::message::{ClientInvocation, SerializedHubMessage};
 use super::pending_results::PendingResults;
 use super::target::ClientTarget;
-use crate::connection::OutboundSender;
+use crate::connection::{OutboundSender, WriteInstant};
 use crate::hub::error::{ClientResultError, GroupError, SendError};
 use crate::hub::BoxFuture;
 use crate::protocol::{CompletionMessage, RawValue};
@@ -238,10 +238,11 @@ impl DefaultHubLifetimeManager {
     ) -> Result<Vec<(OutboundSender, Bytes)>, SendError> {
         let registry = self.read();
         let mut waiting = Vec::new();
+        let now = WriteInstant::now();
         let mut deliver = |entry: &Entry| -> Result<(), SendError> {
             let connection = &entry.connection;
             let bytes = message.serialized(connection.protocol())?;
-            if let Some(bytes) = connection.sender().offer(bytes) {
+            if let Some(bytes) = connection.sender().offer_at(bytes, now) {
                 waiting.push((connection.sender().clone(), bytes));
             }
             Ok(())
