@@ -406,23 +406,24 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
         let this = self.clone();
         let max_message_size = self.inner.options.websocket_max_message_size;
         tokio::spawn(async move {
-            match upgrade.socket(max_message_size).await {
-                Some(socket) => {
-                    // The application and its first WebSocket share this task: every
-                    // record crosses between them without a trip through the scheduler.
-                    // (A WebSocket that resumes the connection later runs in its own.)
-                    // The socket is polled first, so that what the client sent with the
-                    // upgrade (its handshake) is in the pipe when the application starts.
-                    let application = this.application(&connection, claimed.application);
-                    let outbound = claimed.outbound_rx;
-                    let transport = this.carry(socket, connection, outbound, claimed.superseded);
-                    one_task::BothInOneTask::new(transport, application).await;
-                }
-                None => {
-                    tracing::debug!("the WebSocket upgrade did not complete");
-                    this.inner.connections.remove(&connection.token);
-                }
-            }
+            let Some(socket) = upgrade
+                .socket(max_message_size)
+                .await
+                .map(websockets::split)
+            else {
+                tracing::debug!("the WebSocket upgrade did not complete");
+                this.inner.connections.remove(&connection.token);
+                return;
+            };
+            // The application and its first WebSocket share this task: every record
+            // crosses between them without a trip through the scheduler. (A WebSocket
+            // that resumes the connection later runs in its own.) The socket is polled
+            // first, so that what the client sent with the upgrade (its handshake) is in
+            // the pipe when the application starts.
+            let application = this.application(&connection, claimed.application);
+            let outbound = claimed.outbound_rx;
+            let transport = this.carry(socket, connection, outbound, claimed.superseded);
+            one_task::BothInOneTask::new(transport, application).await;
         });
         response
     }
@@ -444,7 +445,11 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
         let this = self.clone();
         let max_message_size = self.inner.options.websocket_max_message_size;
         tokio::spawn(async move {
-            match upgrade.socket(max_message_size).await {
+            match upgrade
+                .socket(max_message_size)
+                .await
+                .map(websockets::split)
+            {
                 Some(socket) => {
                     tracing::debug!("a stateful connection resumed on a new WebSocket");
                     this.carry(
@@ -470,7 +475,7 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
     /// it waits for the next WebSocket (stateful reconnect).
     async fn carry(
         &self,
-        socket: websockets::Socket,
+        socket: websockets::SplitSocket,
         connection: Arc<EndpointConnection>,
         outbound: crate::connection::PipeReceiver,
         superseded: Option<tokio_util::sync::CancellationToken>,

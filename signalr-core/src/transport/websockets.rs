@@ -97,6 +97,21 @@ impl Upgrade {
     }
 }
 
+/// A socket split into its halves, as [`run`] pumps it. Split as soon as the upgrade
+/// completes: the socket itself then lives on the heap (behind the halves' shared lock),
+/// and no future that carries it keeps room for it by value (a few hundred bytes per
+/// connection each).
+pub(crate) struct SplitSocket {
+    sink: SplitSink<Socket, Message>,
+    stream: SplitStream<Socket>,
+}
+
+/// Splits `socket` for [`run`].
+pub(crate) fn split(socket: Socket) -> SplitSocket {
+    let (sink, stream) = socket.split();
+    SplitSocket { sink, stream }
+}
+
 /// How a WebSocket's run ended.
 pub(crate) enum Ended {
     /// The connection is over: closed by either side, or its socket failed.
@@ -109,13 +124,16 @@ pub(crate) enum Ended {
 /// Pumps bytes between `socket` and the connection until either side ends, or until
 /// `superseded` fires (a reconnecting WebSocket takes the connection over).
 pub(crate) async fn run(
-    socket: Socket,
+    socket: SplitSocket,
     connection: &HttpConnection,
     mut outbound: PipeReceiver,
     close_timeout: Duration,
     superseded: Option<CancellationToken>,
 ) -> Ended {
-    let (mut sink, mut stream) = socket.split();
+    let SplitSocket {
+        mut sink,
+        mut stream,
+    } = socket;
     let write_deadline = connection.shared.send_timeout.saturating_add(close_timeout);
     let inbound = connection.inbound_tx.clone();
     let closed = connection.shared.closed.clone();
