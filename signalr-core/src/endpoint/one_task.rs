@@ -104,26 +104,8 @@ where
         this.signal.task.register(cx.waker());
         let mut woken = this.signal.state.swap(POLLING, Ordering::AcqRel);
         for _ in 0..MAX_ROUNDS {
-            if woken & FIRST != 0 {
-                if let Some(first) = this.first.as_mut().as_pin_mut() {
-                    if first
-                        .poll(&mut Context::from_waker(this.first_waker))
-                        .is_ready()
-                    {
-                        this.first.set(None);
-                    }
-                }
-            }
-            if woken & SECOND != 0 {
-                if let Some(second) = this.second.as_mut().as_pin_mut() {
-                    if second
-                        .poll(&mut Context::from_waker(this.second_waker))
-                        .is_ready()
-                    {
-                        this.second.set(None);
-                    }
-                }
-            }
+            poll_if_woken(woken & FIRST != 0, this.first.as_mut(), this.first_waker);
+            poll_if_woken(woken & SECOND != 0, this.second.as_mut(), this.second_waker);
             if this.first.is_none() && this.second.is_none() {
                 return Poll::Ready(());
             }
@@ -142,6 +124,23 @@ where
         this.signal.state.fetch_and(!POLLING, Ordering::AcqRel);
         cx.waker().wake_by_ref();
         Poll::Pending
+    }
+}
+
+/// Polls a future that was woken and is not done yet with its own waker; drops it once
+/// it is done.
+fn poll_if_woken<F: Future<Output = ()>>(
+    woken: bool,
+    mut slot: Pin<&mut Option<F>>,
+    waker: &Waker,
+) {
+    if !woken {
+        return;
+    }
+    if let Some(future) = slot.as_mut().as_pin_mut() {
+        if future.poll(&mut Context::from_waker(waker)).is_ready() {
+            slot.set(None);
+        }
     }
 }
 
