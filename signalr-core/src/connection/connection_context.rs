@@ -1,18 +1,16 @@
 //! The application's view of one connection: received bytes in, shared bytes out.
 
 use super::outbound::OutboundSender;
+use super::pipe::Interruption;
 use super::pipe::PipeReceiver;
 use super::shared::ConnectionShared;
 use super::transport_type::TransportType;
 use crate::protocol::{HubProtocol, TransferFormat};
 use axum::http::request::Parts;
 use bytes::Bytes;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::task::Context;
-use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+use tokio_util::sync::CancellationToken;
 
 /// Query parameters that carry secrets: the connection token (`id`, which lets anyone
 /// who has it read and write the connection) and the access token that browsers' clients
@@ -106,10 +104,10 @@ pub struct ConnectionContext {
     sender: OutboundSender,
     request: Arc<Parts>,
     transport: TransportType,
-    /// Registered once in the abort token (which the connection's teardown also fires)
-    /// with a waker that interrupts `inbound`, so that [`receive`](Self::receive) is one
-    /// pipe read and watches no token itself.
-    _interrupt: Pin<Box<WaitForCancellationFutureOwned>>,
+    /// `inbound` is interrupted when the abort token fires (the connection's teardown
+    /// fires it too), so that [`receive`](Self::receive) is one pipe read and watches no
+    /// token itself.
+    _interruption: Interruption,
 }
 
 impl ConnectionContext {
@@ -120,22 +118,14 @@ impl ConnectionContext {
         request: Parts,
         transport: TransportType,
     ) -> Self {
-        let mut interrupt = Box::pin(shared.abort.clone().cancelled_owned());
-        let waker = inbound.interrupt_waker();
-        if interrupt
-            .as_mut()
-            .poll(&mut Context::from_waker(&waker))
-            .is_ready()
-        {
-            waker.wake_by_ref();
-        }
+        let interruption = inbound.interrupt_when_cancelled(shared.abort.clone());
         ConnectionContext {
             shared,
             inbound,
             sender,
             request: Arc::new(detach(request)),
             transport,
-            _interrupt: interrupt,
+            _interruption: interruption,
         }
     }
 

@@ -15,10 +15,13 @@ use crate::protocol::HubProtocol;
 use bytes::Bytes;
 use std::collections::VecDeque;
 use std::future::poll_fn;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Poll, Waker};
+use std::task::{Context, Poll, Waker};
 use tokio::sync::Notify;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 /// Above this many slots, a drained queue gives its buffer back.
 const KEEP_CAPACITY: usize = 8;
@@ -36,7 +39,7 @@ struct State {
     /// The receiver waiting for an item or the close.
     reader: Option<Waker>,
     /// A signal the receiver watches besides the pipe fired (see
-    /// [`PipeReceiver::interrupt_waker`]): it receives nothing more.
+    /// [`PipeReceiver::interrupt_when_cancelled`]): it receives nothing more.
     interrupted: bool,
 }
 
@@ -113,6 +116,13 @@ impl std::task::Wake for Shared {
         drop(state);
         Shared::readable(reader);
     }
+}
+
+/// Keeps a receiver's interrupt registered in its token (see
+/// [`PipeReceiver::interrupt_when_cancelled`]); dropping it unregisters.
+#[derive(Debug)]
+pub(crate) struct Interruption {
+    _registration: Pin<Box<WaitForCancellationFutureOwned>>,
 }
 
 /// Why a chunk was not queued.
@@ -369,12 +379,24 @@ impl PipeReceiver {
         .await
     }
 
-    /// A waker that interrupts this receiver: once it is woken, [`recv`](Self::recv)
-    /// returns `None`, and a receiver waiting now wakes up. Registered once where a
-    /// cancellation is announced, it spares every `recv` from watching that signal
+    /// Interrupts this receiver once `token` fires: [`recv`](Self::recv) then returns
+    /// `None` (a receiver waiting wakes up), while [`try_recv`](Self::try_recv) still
+    /// drains the queue. The waker is registered in the token once, for as long as the
+    /// returned [`Interruption`] lives, which spares every `recv` from watching the token
     /// itself (registering and unregistering in its waiter list each time).
-    pub(crate) fn interrupt_waker(&self) -> Waker {
-        Waker::from(self.shared.clone())
+    pub(crate) fn interrupt_when_cancelled(&self, token: CancellationToken) -> Interruption {
+        let mut registration = Box::pin(token.cancelled_owned());
+        let waker = Waker::from(self.shared.clone());
+        if registration
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_ready()
+        {
+            waker.wake_by_ref();
+        }
+        Interruption {
+            _registration: registration,
+        }
     }
 
     /// The next chunk if one is queued now.
@@ -430,6 +452,33 @@ impl Drop for PipeReceiver {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[tokio::test]
+    async fn a_cancelled_token_interrupts_a_waiting_receiver_and_the_queue_still_drains() {
+        let (tx, mut rx) = pipe(1024);
+        let token = CancellationToken::new();
+        let _interruption = rx.interrupt_when_cancelled(token.clone());
+        let waiting = tokio::spawn(async move {
+            let first = rx.recv().await;
+            (first, rx)
+        });
+        tokio::task::yield_now().await;
+        token.cancel();
+        let (first, mut rx) = tokio::time::timeout(std::time::Duration::from_secs(5), waiting)
+            .await
+            .expect("the waiting receiver woke up")
+            .expect("no panic");
+        assert_eq!(first, None);
+        tx.try_send(Bytes::from_static(b"queued")).unwrap();
+        assert_eq!(rx.recv().await, None, "interrupted for good");
+        assert_eq!(rx.try_recv(), Some(Bytes::from_static(b"queued")));
+        // A token cancelled before the registration interrupts at once.
+        let (_tx, mut rx) = pipe(1024);
+        let cancelled = CancellationToken::new();
+        cancelled.cancel();
+        let _interruption = rx.interrupt_when_cancelled(cancelled);
+        assert_eq!(rx.recv().await, None);
+    }
 
     #[tokio::test]
     async fn chunks_arrive_in_order_and_the_pipe_ends_with_its_last_sender() {

@@ -230,18 +230,9 @@ async fn write_loop(
 ) -> End {
     let mut deadline = WriteDeadline::new(write_deadline);
     let closed = connection.shared.closed.clone();
-    // The teardown interrupts the pipe through a waker registered once here, so that
-    // waiting for the next record watches no token.
-    let mut interrupt = std::pin::pin!(closed.clone().cancelled_owned());
-    let waker = outbound.interrupt_waker();
-    if std::future::Future::poll(
-        interrupt.as_mut(),
-        &mut std::task::Context::from_waker(&waker),
-    )
-    .is_ready()
-    {
-        waker.wake_by_ref();
-    }
+    // The teardown interrupts the pipe, so that waiting for the next record watches no
+    // token.
+    let _interruption = outbound.interrupt_when_cancelled(closed.clone());
     loop {
         let data = outbound.recv().await;
         if data.is_none() && closed.is_cancelled() {
