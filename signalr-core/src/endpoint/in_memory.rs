@@ -3,7 +3,7 @@
 //! over an in-memory duplex pipe).
 
 use super::connections::{Connections, EndpointConnection, Refused};
-use crate::connection::{PipeReceiver, PipeSender, QueueError};
+use crate::connection::{Interruption, PipeReceiver, PipeSender, QueueError};
 use axum::http::StatusCode;
 use bytes::Bytes;
 use std::sync::Arc;
@@ -68,6 +68,8 @@ pub struct InMemoryConnection {
     connections: Arc<Connections>,
     inbound: PipeSender,
     outbound: PipeReceiver,
+    /// The server's teardown interrupts `outbound`, so that `recv` watches no token.
+    _interruption: Interruption,
 }
 
 impl InMemoryConnection {
@@ -76,11 +78,13 @@ impl InMemoryConnection {
         connections: Arc<Connections>,
         outbound: PipeReceiver,
     ) -> Self {
+        let interruption = outbound.interrupt_when_cancelled(connection.shared.closed.clone());
         InMemoryConnection {
             inbound: connection.inbound_tx.clone(),
             connection,
             connections,
             outbound,
+            _interruption: interruption,
         }
     }
 
@@ -101,10 +105,10 @@ impl InMemoryConnection {
     /// The next chunk the server wrote; `None` once the server ended the connection and
     /// everything it wrote was read.
     pub async fn recv(&mut self) -> Option<Bytes> {
-        tokio::select! {
-            biased;
-            data = self.outbound.recv() => data,
-            () = self.connection.shared.closed.cancelled() => self.outbound.try_recv(),
+        match self.outbound.recv().await {
+            Some(data) => Some(data),
+            // Closed: what the server queued before (its Close message) is still read.
+            None => self.outbound.try_recv(),
         }
     }
 

@@ -79,7 +79,7 @@ async fn run<D: Dispatch>(hub: Arc<HubShared<D>>, mut connection: ConnectionCont
         "hub handshake completed"
     );
     let mut reader = RecordReader::new(protocol, options.maximum_receive_message_size);
-    reader.push(&leftover);
+    reader.push_bytes(leftover);
 
     let connection_id = connection.connection_id_arc();
     let user_id: Option<Arc<str>> = hub.users.user_id(connection.request()).map(Arc::from);
