@@ -34,8 +34,11 @@ pub(crate) struct Options {
     pub(crate) rate: u64,
     pub(crate) group_size: usize,
     pub(crate) server_core: Option<String>,
-    /// A SignalR server already running (`ADDR` and its `PID`), instead of starting one.
+    /// A server already running (`ADDR` and its `PID`), instead of starting one.
     pub(crate) attach: Option<(String, u32)>,
+    /// Whether the baseline sets `TCP_NODELAY` as the SignalR server (and Kestrel) does,
+    /// instead of leaving Nagle's algorithm on (axum's default).
+    pub(crate) raw_nodelay: bool,
 }
 
 fn usage() -> ! {
@@ -43,8 +46,8 @@ fn usage() -> ! {
         "usage: loadgen echo|broadcast|group|idle|churn [--target signalr|raw|both] \
          [--connections N] [--seconds S] [--payload BYTES] [--protocol json|messagepack] \
          [--senders K] [--rate MSGS_PER_S] [--group-size N] [--server-core CPU|none] \
-         [--attach ADDR,PID]\n       \
-         loadgen raw-server --listen ADDR"
+         [--attach ADDR,PID (after --target raw: the baseline)] [--raw-nodelay on|off]\n       \
+         loadgen raw-server --listen ADDR [--nodelay]"
     );
     std::process::exit(2)
 }
@@ -64,6 +67,7 @@ fn parse() -> Options {
         group_size: 10,
         server_core: Some("0".to_owned()),
         attach: None,
+        raw_nodelay: false,
     };
     while let Some(flag) = args.next() {
         let value = args.next().unwrap_or_else(|| usage());
@@ -94,8 +98,13 @@ fn parse() -> Options {
                 let (address, pid) = value.split_once(',').unwrap_or_else(|| usage());
                 let pid = pid.parse().unwrap_or_else(|_| usage());
                 options.attach = Some((address.to_owned(), pid));
-                options.targets = vec![server::Target::SignalR];
+                // One server is attached to: SignalR unless `--target raw` says the
+                // attached server is the baseline.
+                if options.targets.len() != 1 {
+                    options.targets = vec![server::Target::SignalR];
+                }
             }
+            "--raw-nodelay" => options.raw_nodelay = value == "on",
             "--server-core" => {
                 options.server_core = if value == "none" { None } else { Some(value) }
             }
@@ -112,7 +121,12 @@ fn main() {
             (Some("--listen"), Some(address)) => address,
             _ => usage(),
         };
-        return raw_server::run(&listen);
+        let nodelay = match args.next().as_deref() {
+            None => false,
+            Some("--nodelay") => true,
+            Some(_) => usage(),
+        };
+        return raw_server::run(&listen, nodelay);
     }
     let options = parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -123,8 +137,8 @@ fn main() {
         let mut results = Vec::new();
         for &target in &options.targets {
             let server = match &options.attach {
-                Some((address, pid)) => server::Server::attach(address, *pid),
-                None => server::Server::start(target, options.server_core.as_deref()).await,
+                Some((address, pid)) => server::Server::attach(target, address, *pid),
+                None => server::Server::start(target, options.server_core.as_deref(), options.raw_nodelay).await,
             };
             let result = match options.scenario.as_str() {
                 "echo" => scenarios::echo(&server, &options).await,

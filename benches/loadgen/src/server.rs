@@ -40,8 +40,9 @@ fn target_dir() -> std::path::PathBuf {
 }
 
 impl Server {
-    pub(crate) async fn start(target: Target, core: Option<&str>) -> Server {
-        let (program, args): (std::path::PathBuf, Vec<&str>) = match target {
+    /// Starts `target` (the baseline with `TCP_NODELAY` if `raw_nodelay`).
+    pub(crate) async fn start(target: Target, core: Option<&str>, raw_nodelay: bool) -> Server {
+        let (program, mut args): (std::path::PathBuf, Vec<&str>) = match target {
             Target::SignalR => (
                 target_dir().join("release/examples/bench"),
                 vec!["--listen", "127.0.0.1:0"],
@@ -51,6 +52,9 @@ impl Server {
                 vec!["raw-server", "--listen", "127.0.0.1:0"],
             ),
         };
+        if target == Target::Raw && raw_nodelay {
+            args.push("--nodelay");
+        }
         let pinned = core.filter(|_| Command::new("taskset").arg("-V").output().is_ok());
         let mut command = match pinned {
             Some(core) => {
@@ -96,11 +100,11 @@ impl Server {
         }
     }
 
-    /// A SignalR server started by someone else (under a profiler, say): `pid` is read
-    /// for CPU time and memory.
-    pub(crate) fn attach(address: &str, pid: u32) -> Server {
+    /// A server started by someone else (under a profiler, say): `pid` is read for CPU
+    /// time and memory; `target` says which kind it is.
+    pub(crate) fn attach(target: Target, address: &str, pid: u32) -> Server {
         Server {
-            target: Target::SignalR,
+            target,
             child: None,
             pid,
             address: address.to_owned(),
