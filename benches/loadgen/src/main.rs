@@ -138,7 +138,14 @@ fn main() {
         for &target in &options.targets {
             let server = match &options.attach {
                 Some((address, pid)) => server::Server::attach(target, address, *pid),
-                None => server::Server::start(target, options.server_core.as_deref(), options.raw_nodelay).await,
+                None => {
+                    server::Server::start(
+                        target,
+                        options.server_core.as_deref(),
+                        options.raw_nodelay,
+                    )
+                    .await
+                }
             };
             let result = match options.scenario.as_str() {
                 "echo" => scenarios::echo(&server, &options).await,
