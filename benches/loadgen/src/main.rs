@@ -46,7 +46,7 @@ fn usage() -> ! {
         "usage: loadgen echo|broadcast|group|idle|churn [--target signalr|raw|both] \
          [--connections N] [--seconds S] [--payload BYTES] [--protocol json|messagepack] \
          [--senders K] [--rate MSGS_PER_S] [--group-size N] [--server-core CPU|none] \
-         [--attach ADDR,PID (after --target raw: the baseline)] [--raw-nodelay on|off]\n       \
+         [--attach ADDR,PID (with --target raw: the baseline)] [--raw-nodelay on|off]\n       \
          loadgen raw-server --listen ADDR [--nodelay]"
     );
     std::process::exit(2)
@@ -98,18 +98,24 @@ fn parse() -> Options {
                 let (address, pid) = value.split_once(',').unwrap_or_else(|| usage());
                 let pid = pid.parse().unwrap_or_else(|_| usage());
                 options.attach = Some((address.to_owned(), pid));
-                // One server is attached to: SignalR unless `--target raw` says the
-                // attached server is the baseline.
-                if options.targets.len() != 1 {
-                    options.targets = vec![server::Target::SignalR];
+            }
+            "--raw-nodelay" => {
+                options.raw_nodelay = match value.as_str() {
+                    "on" => true,
+                    "off" => false,
+                    _ => usage(),
                 }
             }
-            "--raw-nodelay" => options.raw_nodelay = value == "on",
             "--server-core" => {
                 options.server_core = if value == "none" { None } else { Some(value) }
             }
             _ => usage(),
         }
+    }
+    // An attached server is one server: SignalR unless `--target raw` (anywhere on the
+    // line) says it is the baseline.
+    if options.attach.is_some() && options.targets.len() != 1 {
+        options.targets = vec![server::Target::SignalR];
     }
     options
 }
