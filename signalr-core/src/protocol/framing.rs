@@ -192,16 +192,25 @@ fn read_varint(data: &[u8]) -> Result<Option<(usize, usize)>, FrameError> {
 }
 
 /// Writes a varint length prefix.
-pub(crate) fn write_varint(buf: &mut BytesMut, mut length: usize) {
+pub(crate) fn write_varint(buf: &mut BytesMut, length: usize) {
+    let (bytes, used) = varint(length);
+    buf.extend_from_slice(&bytes[..used]);
+}
+
+/// `length` as a varint (7 bits a byte, low first): the bytes, and how many are used.
+fn varint(mut length: usize) -> ([u8; 10], usize) {
+    let mut bytes = [0u8; 10];
+    let mut used = 0;
     loop {
         let mut byte = (length & 0x7f) as u8;
         length >>= 7;
         if length > 0 {
             byte |= 0x80;
         }
-        buf.extend_from_slice(&[byte]);
+        bytes[used] = byte;
+        used += 1;
         if length == 0 {
-            break;
+            return (bytes, used);
         }
     }
 }
@@ -229,17 +238,17 @@ pub(crate) fn frame_in_place(protocol: HubProtocol, mut out: Vec<u8>) -> Bytes {
             Bytes::from(out)
         }
         HubProtocol::MessagePack => {
-            let mut prefix = BytesMut::with_capacity(10);
-            write_varint(&mut prefix, out.len() - PREFIX_ROOM);
+            let (prefix, used) = varint(out.len() - PREFIX_ROOM);
+            let prefix = &prefix[..used];
             if prefix.len() > PREFIX_ROOM {
                 // A body of 32 GiB or more: framed by copying.
                 let mut buf = BytesMut::with_capacity(prefix.len() + out.len());
-                buf.extend_from_slice(&prefix);
+                buf.extend_from_slice(prefix);
                 buf.extend_from_slice(&out[PREFIX_ROOM..]);
                 return buf.freeze();
             }
             let start = PREFIX_ROOM - prefix.len();
-            out[start..PREFIX_ROOM].copy_from_slice(&prefix);
+            out[start..PREFIX_ROOM].copy_from_slice(prefix);
             let mut framed = Bytes::from(out);
             framed.advance(start);
             framed

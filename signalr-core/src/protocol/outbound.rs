@@ -3,6 +3,10 @@
 
 use super::error::EncodeError;
 use super::framing::{frame, frame_in_place, room_before_body};
+
+/// What an encoding buffer starts with: an invocation or Completion carrying a short
+/// string (about 60 to 100 bytes in JSON) fits without growing.
+const INITIAL_CAPACITY: usize = 128;
 use super::{json, msgpack, HubProtocol};
 use bytes::{Bytes, BytesMut};
 use serde::Serialize;
@@ -103,7 +107,9 @@ impl<P: Serialize + ?Sized> OutboundMessage<'_, P> {
     pub fn encode(&self, protocol: HubProtocol) -> Result<Bytes, EncodeError> {
         // The body is written once, into the buffer the record is sent from.
         let room = room_before_body(protocol);
-        let mut out = Vec::with_capacity(64);
+        // Room for the usual record whole: growing the buffer costs a reallocation and
+        // a copy per message.
+        let mut out = Vec::with_capacity(INITIAL_CAPACITY);
         out.resize(room, 0);
         self.write_body(protocol, &mut out)?;
         Ok(frame_in_place(protocol, out))
@@ -123,7 +129,7 @@ impl<P: Serialize + ?Sized> OutboundMessage<'_, P> {
         protocol: HubProtocol,
         buf: &mut BytesMut,
     ) -> Result<(), EncodeError> {
-        let mut body = Vec::with_capacity(64);
+        let mut body = Vec::with_capacity(INITIAL_CAPACITY);
         self.write_body(protocol, &mut body)?;
         frame(protocol, buf, &body);
         Ok(())

@@ -4,6 +4,7 @@
 //! undecoded; [`writer`] writes an [`OutboundMessage`](super::OutboundMessage).
 
 mod reader;
+mod scanner;
 mod writer;
 
 pub(super) use reader::parse;

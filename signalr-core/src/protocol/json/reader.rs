@@ -1,5 +1,6 @@
 //! The JSON hub protocol: parsing one record (without its `0x1E`).
 
+use super::scanner;
 use crate::protocol::inbound::{
     CloseMessage, CompletionMessage, CompletionOutcome, HubMessage, InvocationMessage,
     StreamItemMessage,
@@ -79,7 +80,7 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de JsonRaw>, D::E
 
 /// The deepest nesting accepted, counting the record's own object: System.Text.Json's
 /// default `MaxDepth`, which .NET's JSON hub protocol reads with.
-const MAX_DEPTH: usize = 64;
+pub(super) const MAX_DEPTH: usize = 64;
 
 /// Whether no array or object in `text` is nested deeper than `max` (strings skipped).
 /// serde_json captures undecoded values without a depth limit, so it is checked here.
@@ -121,9 +122,38 @@ fn nesting_within(text: &[u8], max: usize) -> bool {
     true
 }
 
+/// A record's fields, however they were read: which are required depends on `type`.
+#[derive(Default)]
+pub(super) struct Fields<'a> {
+    pub(super) kind: Option<i64>,
+    pub(super) invocation_id: Option<Cow<'a, str>>,
+    pub(super) target: Option<Cow<'a, str>>,
+    pub(super) arguments: Option<Vec<RawValue>>,
+    pub(super) stream_ids: Option<Vec<String>>,
+    pub(super) headers: Option<BTreeMap<String, String>>,
+    pub(super) item: Option<RawValue>,
+    pub(super) result: Option<RawValue>,
+    pub(super) error: Option<String>,
+    pub(super) allow_reconnect: Option<bool>,
+    pub(super) sequence_id: Option<u64>,
+}
+
 pub(in crate::protocol) fn parse(record: Bytes) -> Result<Option<HubMessage>, ProtocolError> {
-    let malformed = |reason: String| ProtocolError::malformed(HubProtocol::Json, reason);
-    let text = std::str::from_utf8(&record).map_err(|e| malformed(e.to_string()))?;
+    let mut fields = Fields::default();
+    if !scanner::scan(&record, &mut fields) {
+        fields = read_with_serde(&record)?;
+    }
+    message(fields)
+}
+
+fn malformed(reason: String) -> ProtocolError {
+    ProtocolError::malformed(HubProtocol::Json, reason)
+}
+
+/// The record's fields as serde reads them: every record the scanner leaves, and the
+/// error message for a malformed one.
+pub(super) fn read_with_serde(record: &Bytes) -> Result<Fields<'_>, ProtocolError> {
+    let text = std::str::from_utf8(record).map_err(|e| malformed(e.to_string()))?;
     if !nesting_within(text.as_bytes(), MAX_DEPTH) {
         return Err(malformed(format!(
             "The message is nested deeper than the {MAX_DEPTH} levels allowed."
@@ -138,41 +168,61 @@ pub(in crate::protocol) fn parse(record: Bytes) -> Result<Option<HubMessage>, Pr
     let raw = |value: &JsonRaw| {
         RawValue::new(HubProtocol::Json, record.slice_ref(value.get().as_bytes()))
     };
-    let kind = parsed
-        .kind
-        .ok_or_else(|| malformed("Missing required property 'type'.".into()))?;
-    let invocation_id = || {
-        parsed
-            .invocation_id
-            .as_deref()
-            .filter(|id| !id.is_empty())
-            .map(str::to_owned)
-            .ok_or_else(|| malformed("Missing required property 'invocationId'.".into()))
+    Ok(Fields {
+        kind: parsed.kind,
+        invocation_id: parsed.invocation_id,
+        target: parsed.target,
+        arguments: parsed
+            .arguments
+            .map(|arguments| arguments.into_iter().map(raw).collect()),
+        stream_ids: parsed.stream_ids,
+        headers: parsed.headers,
+        item: parsed.item.map(raw),
+        result: parsed.result.map(raw),
+        error: parsed.error,
+        allow_reconnect: parsed.allow_reconnect,
+        sequence_id: parsed.sequence_id,
+    })
+}
+
+/// The message `fields` make, with the required ones checked.
+pub(super) fn message(fields: Fields<'_>) -> Result<Option<HubMessage>, ProtocolError> {
+    let Fields {
+        kind,
+        invocation_id,
+        target,
+        arguments,
+        stream_ids,
+        headers,
+        item,
+        result,
+        error,
+        allow_reconnect,
+        sequence_id,
+    } = fields;
+    let kind = kind.ok_or_else(|| malformed("Missing required property 'type'.".into()))?;
+    let invocation_id = invocation_id
+        .filter(|id| !id.is_empty())
+        .map(Cow::into_owned);
+    let required = |id: Option<String>| {
+        id.ok_or_else(|| malformed("Missing required property 'invocationId'.".into()))
     };
     let message = match kind {
         1 | 4 => {
-            let target = parsed
-                .target
-                .as_deref()
-                .ok_or_else(|| malformed("Missing required property 'target'.".into()))?;
-            let arguments = parsed
-                .arguments
-                .as_ref()
+            let target =
+                target.ok_or_else(|| malformed("Missing required property 'target'.".into()))?;
+            let arguments = arguments
                 .ok_or_else(|| malformed("Missing required property 'arguments'.".into()))?;
             let invocation = InvocationMessage {
                 invocation_id: if kind == 4 {
-                    Some(invocation_id()?)
+                    Some(required(invocation_id)?)
                 } else {
-                    parsed
-                        .invocation_id
-                        .as_deref()
-                        .filter(|id| !id.is_empty())
-                        .map(str::to_owned)
+                    invocation_id
                 },
-                target: target.to_owned(),
-                arguments: arguments.iter().map(|a| raw(a)).collect(),
-                stream_ids: parsed.stream_ids.clone().unwrap_or_default(),
-                headers: parsed.headers.clone().unwrap_or_default(),
+                target: target.into_owned(),
+                arguments,
+                stream_ids: stream_ids.unwrap_or_default(),
+                headers: headers.unwrap_or_default(),
             };
             if kind == 1 {
                 HubMessage::Invocation(invocation)
@@ -181,39 +231,36 @@ pub(in crate::protocol) fn parse(record: Bytes) -> Result<Option<HubMessage>, Pr
             }
         }
         2 => HubMessage::StreamItem(StreamItemMessage {
-            invocation_id: invocation_id()?,
-            item: raw(parsed
-                .item
-                .ok_or_else(|| malformed("Missing required property 'item'.".into()))?),
+            invocation_id: required(invocation_id)?,
+            item: item.ok_or_else(|| malformed("Missing required property 'item'.".into()))?,
         }),
         3 => {
-            let error = parsed.error.clone().filter(|e| !e.is_empty());
-            let outcome = match (parsed.result, error) {
+            let error = error.filter(|e| !e.is_empty());
+            let outcome = match (result, error) {
                 (Some(_), Some(_)) => {
                     return Err(malformed(
                         "The 'error' and 'result' properties are mutually exclusive.".into(),
                     ))
                 }
-                (Some(result), None) => CompletionOutcome::Result(raw(result)),
+                (Some(result), None) => CompletionOutcome::Result(result),
                 (None, Some(error)) => CompletionOutcome::Error(error),
                 (None, None) => CompletionOutcome::Void,
             };
             HubMessage::Completion(CompletionMessage {
-                invocation_id: invocation_id()?,
+                invocation_id: required(invocation_id)?,
                 outcome,
             })
         }
         5 => HubMessage::CancelInvocation {
-            invocation_id: invocation_id()?,
+            invocation_id: required(invocation_id)?,
         },
         6 => HubMessage::Ping,
         7 => HubMessage::Close(CloseMessage {
-            error: parsed.error.clone(),
-            allow_reconnect: parsed.allow_reconnect.unwrap_or(false),
+            error,
+            allow_reconnect: allow_reconnect.unwrap_or(false),
         }),
         8 | 9 => {
-            let sequence_id = parsed
-                .sequence_id
+            let sequence_id = sequence_id
                 .ok_or_else(|| malformed("Missing required property 'sequenceId'.".into()))?;
             if kind == 8 {
                 HubMessage::Ack { sequence_id }
