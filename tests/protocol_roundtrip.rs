@@ -64,7 +64,7 @@ proptest! {
         let HubMessage::Invocation(parsed) = round_trip(protocol, &message) else {
             panic!("not an Invocation");
         };
-        prop_assert_eq!(parsed.invocation_id, id);
+        prop_assert_eq!(parsed.invocation_id.as_deref(), id.as_deref());
         prop_assert_eq!(parsed.target, target);
         prop_assert_eq!(parsed.stream_ids, stream_ids);
         prop_assert_eq!(parsed.arguments.len(), 4);

@@ -10,9 +10,9 @@
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use signalr_core::protocol::{
-    parse_message, CloseMessage, CompletionBody, CompletionMessage, CompletionOutcome, FrameError,
-    HubMessage, HubProtocol, InvocationMessage, OutboundMessage, ProtocolError, RawValue,
-    RecordReader, StreamItemMessage,
+    parse_message, ByteString, CloseMessage, CompletionBody, CompletionMessage, CompletionOutcome,
+    FrameError, HubMessage, HubProtocol, InvocationMessage, OutboundMessage, ProtocolError,
+    RawValue, RecordReader, StreamItemMessage,
 };
 use std::collections::BTreeMap;
 
@@ -109,8 +109,8 @@ fn mv(spec: &str) -> RawValue {
 
 fn invocation(id: Option<&str>, target: &str, arguments: Vec<RawValue>) -> InvocationMessage {
     InvocationMessage {
-        invocation_id: id.map(str::to_owned),
-        target: target.to_owned(),
+        invocation_id: id.map(ByteString::from),
+        target: ByteString::from(target),
         arguments,
         stream_ids: Vec::new(),
         headers: BTreeMap::new(),

@@ -1,6 +1,7 @@
 //! The hub messages a server receives, with payloads kept undecoded.
 
 use super::RawValue;
+use bytestring::ByteString;
 use std::collections::BTreeMap;
 
 /// One parsed hub-protocol record received from a client.
@@ -38,10 +39,10 @@ pub enum HubMessage {
 /// An Invocation or StreamInvocation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InvocationMessage {
-    /// Present when the caller waits for a Completion.
-    pub invocation_id: Option<String>,
-    /// The hub method's wire name.
-    pub target: String,
+    /// Present when the caller waits for a Completion (a slice of the received record).
+    pub invocation_id: Option<ByteString>,
+    /// The hub method's wire name (a slice of the received record).
+    pub target: ByteString,
     /// The arguments, undecoded.
     pub arguments: Vec<RawValue>,
     /// Ids of upload streams the caller will send.

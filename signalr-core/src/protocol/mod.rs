@@ -15,6 +15,9 @@ mod msgpack;
 mod outbound;
 mod raw_value;
 
+/// A string shared by reference counting: an invocation's target and id are slices of
+/// the received record, so that reading and answering a call copies neither.
+pub use bytestring::ByteString;
 pub use error::{DecodeError, EncodeError, FrameError, HandshakeError, ProtocolError};
 pub use framing::RecordReader;
 pub use handshake::{

@@ -6,7 +6,7 @@ use crate::connection::OutboundSender;
 use crate::hub::error::{with_detail, HubError};
 use crate::hub::stream::drive_stream;
 use crate::hub::upload::{UploadSource, UploadStream};
-use crate::protocol::{CompletionBody, HubProtocol, OutboundMessage, RawValue};
+use crate::protocol::{ByteString, CompletionBody, HubProtocol, OutboundMessage, RawValue};
 use bytes::Bytes;
 use futures_util::Stream;
 use serde::de::DeserializeOwned;
@@ -31,8 +31,8 @@ pub struct HubCall {
 /// moved on).
 #[derive(Debug, Clone)]
 pub(crate) struct Responder {
-    target: String,
-    invocation_id: Option<String>,
+    target: ByteString,
+    invocation_id: Option<ByteString>,
     protocol: HubProtocol,
     detailed_errors: bool,
 }
@@ -48,8 +48,8 @@ pub struct CallOutcome {
 #[derive(Debug)]
 pub(crate) struct CallParts {
     pub(crate) method: usize,
-    pub(crate) target: String,
-    pub(crate) invocation_id: Option<String>,
+    pub(crate) target: ByteString,
+    pub(crate) invocation_id: Option<ByteString>,
     pub(crate) protocol: HubProtocol,
     pub(crate) arguments: Vec<RawValue>,
     pub(crate) uploads: VecDeque<UploadSource>,

@@ -98,12 +98,13 @@ impl Backlog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::ByteString;
     use std::collections::BTreeMap;
 
     fn invocation(id: &str, stream_ids: &[&str]) -> InvocationMessage {
         InvocationMessage {
-            invocation_id: Some(id.to_owned()),
-            target: "M".to_owned(),
+            invocation_id: Some(ByteString::from(id)),
+            target: ByteString::from_static("M"),
             arguments: Vec::new(),
             stream_ids: stream_ids.iter().map(|s| (*s).to_owned()).collect(),
             headers: BTreeMap::new(),

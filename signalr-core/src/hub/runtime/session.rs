@@ -643,14 +643,14 @@ impl<'a, D: Dispatch> Session<'a, D> {
         // Only a stream can be cancelled (a child token costs a node in the connection's
         // token tree, so unary calls get none).
         let mut cancel = None;
-        if streaming {
-            let stream_id = invocation_id.clone().unwrap_or_default();
-            if self.streams.contains_key(&stream_id) {
+        let stream_id = streaming.then(|| invocation_id.as_deref().unwrap_or_default().to_owned());
+        if let Some(stream_id) = &stream_id {
+            if self.streams.contains_key(stream_id) {
                 let text = format!("Invocation ID '{stream_id}' is already in use.");
                 return self.answer_error(id, &text);
             }
             let token = self.cx.connection_closed().child_token();
-            self.streams.insert(stream_id, token.clone());
+            self.streams.insert(stream_id.clone(), token.clone());
             cancel = Some(token);
         }
         let mut uploads = VecDeque::with_capacity(stream_ids.len());
@@ -662,7 +662,7 @@ impl<'a, D: Dispatch> Session<'a, D> {
         let call = HubCall::new(CallParts {
             method: index,
             target,
-            invocation_id: invocation_id.clone(),
+            invocation_id,
             protocol: self.protocol,
             arguments,
             uploads,
@@ -670,11 +670,7 @@ impl<'a, D: Dispatch> Session<'a, D> {
             sender: self.sender.clone(),
             cancel,
         });
-        let future = self.call(
-            call,
-            streaming.then(|| invocation_id.unwrap_or_default()),
-            stream_ids,
-        );
+        let future = self.call(call, stream_id, stream_ids);
         if streaming || method.upload_streams > 0 {
             self.concurrent.push(future);
         } else {

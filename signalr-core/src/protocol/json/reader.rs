@@ -7,6 +7,7 @@ use crate::protocol::inbound::{
 };
 use crate::protocol::{HubProtocol, ProtocolError, RawValue};
 use bytes::Bytes;
+use bytestring::ByteString;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue as JsonRaw;
@@ -124,10 +125,10 @@ fn nesting_within(text: &[u8], max: usize) -> bool {
 
 /// A record's fields, however they were read: which are required depends on `type`.
 #[derive(Default)]
-pub(super) struct Fields<'a> {
+pub(super) struct Fields {
     pub(super) kind: Option<i64>,
-    pub(super) invocation_id: Option<Cow<'a, str>>,
-    pub(super) target: Option<Cow<'a, str>>,
+    pub(super) invocation_id: Option<ByteString>,
+    pub(super) target: Option<ByteString>,
     pub(super) arguments: Option<Vec<RawValue>>,
     pub(super) stream_ids: Option<Vec<String>>,
     pub(super) headers: Option<BTreeMap<String, String>>,
@@ -136,6 +137,11 @@ pub(super) struct Fields<'a> {
     pub(super) error: Option<String>,
     pub(super) allow_reconnect: Option<bool>,
     pub(super) sequence_id: Option<u64>,
+}
+
+/// `slice` (a part of `record`) shared with it, without a copy.
+pub(super) fn shared_text(record: &Bytes, slice: &str) -> Option<ByteString> {
+    ByteString::try_from(record.slice_ref(slice.as_bytes())).ok()
 }
 
 pub(in crate::protocol) fn parse(record: Bytes) -> Result<Option<HubMessage>, ProtocolError> {
@@ -152,7 +158,7 @@ fn malformed(reason: String) -> ProtocolError {
 
 /// The record's fields as serde reads them: every record the scanner leaves, and the
 /// error message for a malformed one.
-pub(super) fn read_with_serde(record: &Bytes) -> Result<Fields<'_>, ProtocolError> {
+pub(super) fn read_with_serde(record: &Bytes) -> Result<Fields, ProtocolError> {
     let text = std::str::from_utf8(record).map_err(|e| malformed(e.to_string()))?;
     if !nesting_within(text.as_bytes(), MAX_DEPTH) {
         return Err(malformed(format!(
@@ -168,10 +174,14 @@ pub(super) fn read_with_serde(record: &Bytes) -> Result<Fields<'_>, ProtocolErro
     let raw = |value: &JsonRaw| {
         RawValue::new(HubProtocol::Json, record.slice_ref(value.get().as_bytes()))
     };
+    let shared = |text: Cow<'_, str>| match text {
+        Cow::Borrowed(slice) => shared_text(record, slice),
+        Cow::Owned(unescaped) => Some(ByteString::from(unescaped)),
+    };
     Ok(Fields {
         kind: parsed.kind,
-        invocation_id: parsed.invocation_id,
-        target: parsed.target,
+        invocation_id: parsed.invocation_id.and_then(shared),
+        target: parsed.target.and_then(shared),
         arguments: parsed
             .arguments
             .map(|arguments| arguments.into_iter().map(raw).collect()),
@@ -186,7 +196,7 @@ pub(super) fn read_with_serde(record: &Bytes) -> Result<Fields<'_>, ProtocolErro
 }
 
 /// The message `fields` make, with the required ones checked.
-pub(super) fn message(fields: Fields<'_>) -> Result<Option<HubMessage>, ProtocolError> {
+pub(super) fn message(fields: Fields) -> Result<Option<HubMessage>, ProtocolError> {
     let Fields {
         kind,
         invocation_id,
@@ -201,10 +211,8 @@ pub(super) fn message(fields: Fields<'_>) -> Result<Option<HubMessage>, Protocol
         sequence_id,
     } = fields;
     let kind = kind.ok_or_else(|| malformed("Missing required property 'type'.".into()))?;
-    let invocation_id = invocation_id
-        .filter(|id| !id.is_empty())
-        .map(Cow::into_owned);
-    let required = |id: Option<String>| {
+    let invocation_id = invocation_id.filter(|id| !id.is_empty());
+    let required = |id: Option<ByteString>| {
         id.ok_or_else(|| malformed("Missing required property 'invocationId'.".into()))
     };
     let message = match kind {
@@ -219,7 +227,7 @@ pub(super) fn message(fields: Fields<'_>) -> Result<Option<HubMessage>, Protocol
                 } else {
                     invocation_id
                 },
-                target: target.into_owned(),
+                target,
                 arguments,
                 stream_ids: stream_ids.unwrap_or_default(),
                 headers: headers.unwrap_or_default(),
@@ -231,7 +239,7 @@ pub(super) fn message(fields: Fields<'_>) -> Result<Option<HubMessage>, Protocol
             }
         }
         2 => HubMessage::StreamItem(StreamItemMessage {
-            invocation_id: required(invocation_id)?,
+            invocation_id: required(invocation_id)?.to_string(),
             item: item.ok_or_else(|| malformed("Missing required property 'item'.".into()))?,
         }),
         3 => {
@@ -247,12 +255,12 @@ pub(super) fn message(fields: Fields<'_>) -> Result<Option<HubMessage>, Protocol
                 (None, None) => CompletionOutcome::Void,
             };
             HubMessage::Completion(CompletionMessage {
-                invocation_id: required(invocation_id)?,
+                invocation_id: required(invocation_id)?.to_string(),
                 outcome,
             })
         }
         5 => HubMessage::CancelInvocation {
-            invocation_id: required(invocation_id)?,
+            invocation_id: required(invocation_id)?.to_string(),
         },
         6 => HubMessage::Ping,
         7 => HubMessage::Close(CloseMessage {

@@ -9,15 +9,16 @@
 //! the error message for a malformed one). Being stricter than serde is therefore safe;
 //! being laxer is a bug, and the tests below hold it to serde on generated records.
 
-use super::reader::{Fields, MAX_DEPTH};
+use super::reader::{shared_text, Fields, MAX_DEPTH};
 use crate::protocol::{HubProtocol, RawValue};
 use bytes::Bytes;
+use bytestring::ByteString;
 use std::borrow::Cow;
 
 /// Reads the record's fields into `fields` (empty when called); `false` when it is
 /// anything but the usual shape, with `fields` then in any state. (Filled in place: the
 /// fields are a few hundred bytes, which returning them would copy.)
-pub(super) fn scan<'r>(record: &'r Bytes, fields: &mut Fields<'r>) -> bool {
+pub(super) fn scan(record: &Bytes, fields: &mut Fields) -> bool {
     let mut scanner = Scanner {
         bytes: record,
         pos: 0,
@@ -57,7 +58,7 @@ struct Scanner<'r> {
 }
 
 impl<'r> Scanner<'r> {
-    fn record(&mut self, record: &Bytes, fields: &mut Fields<'r>) -> Option<()> {
+    fn record(&mut self, record: &Bytes, fields: &mut Fields) -> Option<()> {
         let mut seen = Seen::default();
         self.skip_whitespace();
         self.expect(b'{')?;
@@ -78,11 +79,11 @@ impl<'r> Scanner<'r> {
                     }
                     b"invocationId" => {
                         seen.first(1)?;
-                        fields.invocation_id = self.optional_text()?;
+                        fields.invocation_id = self.optional_shared_text(record)?;
                     }
                     b"target" => {
                         seen.first(2)?;
-                        fields.target = self.optional_text()?;
+                        fields.target = self.optional_shared_text(record)?;
                     }
                     b"arguments" => {
                         seen.first(3)?;
@@ -206,6 +207,14 @@ impl<'r> Scanner<'r> {
         }
         let text = std::str::from_utf8(self.plain_string()?).ok()?;
         Some(Some(Cow::Borrowed(text)))
+    }
+
+    /// [`optional_text`](Self::optional_text), shared with the record.
+    fn optional_shared_text(&mut self, record: &Bytes) -> Option<Option<ByteString>> {
+        match self.optional_text()? {
+            Some(text) => Some(Some(shared_text(record, &text)?)),
+            None => Some(None),
+        }
     }
 
     fn optional_bool(&mut self) -> Option<Option<bool>> {

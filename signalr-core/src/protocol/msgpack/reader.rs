@@ -9,6 +9,7 @@ use crate::protocol::inbound::{
 };
 use crate::protocol::{HubProtocol, ProtocolError, RawValue};
 use bytes::Bytes;
+use bytestring::ByteString;
 use std::collections::BTreeMap;
 
 /// Deepest nesting accepted inside a payload value, as a guard against stack exhaustion.
@@ -85,6 +86,13 @@ impl<'a> Reader<'a> {
     }
 
     fn string(&mut self) -> Result<String, ProtocolError> {
+        std::str::from_utf8(self.string_bytes()?)
+            .map(str::to_owned)
+            .map_err(|_| malformed("string is not valid UTF-8"))
+    }
+
+    /// A string's bytes, not yet checked as UTF-8.
+    fn string_bytes(&mut self) -> Result<&'a [u8], ProtocolError> {
         let len = match self.byte()? {
             m @ 0xa0..=0xbf => u64::from(m & 0x1f),
             0xd9 => self.be(1)?,
@@ -97,10 +105,25 @@ impl<'a> Reader<'a> {
             }
         };
         let len = usize::try_from(len).map_err(|_| malformed("string too long"))?;
-        let bytes = self.take(len)?;
-        std::str::from_utf8(bytes)
-            .map(str::to_owned)
+        self.take(len)
+    }
+
+    /// A string shared with `record` (the record this reader reads), without a copy.
+    fn shared_string(&mut self, record: &Bytes) -> Result<ByteString, ProtocolError> {
+        let bytes = self.string_bytes()?;
+        ByteString::try_from(record.slice_ref(bytes))
             .map_err(|_| malformed("string is not valid UTF-8"))
+    }
+
+    fn optional_shared_string(
+        &mut self,
+        record: &Bytes,
+    ) -> Result<Option<ByteString>, ProtocolError> {
+        if self.is_nil() {
+            Ok(None)
+        } else {
+            self.shared_string(record).map(Some)
+        }
     }
 
     fn optional_string(&mut self) -> Result<Option<String>, ProtocolError> {
@@ -239,11 +262,13 @@ pub(in crate::protocol) fn parse(record: Bytes) -> Result<Option<HubMessage>, Pr
         1 | 4 => {
             need(5)?;
             let headers = r.headers()?;
-            let invocation_id = r.optional_string()?.filter(|id| !id.is_empty());
+            let invocation_id = r
+                .optional_shared_string(&record)?
+                .filter(|id| !id.is_empty());
             if kind == 4 && invocation_id.is_none() {
                 return Err(malformed("a StreamInvocation needs an invocation id"));
             }
-            let target = r.string()?;
+            let target = r.shared_string(&record)?;
             let argc = r.array_len()?;
             let mut arguments = Vec::with_capacity(argc.min(64));
             for _ in 0..argc {
