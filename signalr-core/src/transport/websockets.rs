@@ -137,7 +137,9 @@ pub(crate) async fn run(
     let write_deadline = connection.shared.send_timeout.saturating_add(close_timeout);
     let inbound = connection.inbound_tx.clone();
     let closed = connection.shared.closed.clone();
+    // Biased: each poll polls every branch anyway, and draws no random start.
     let reason = tokio::select! {
+        biased;
         reason = read_loop(&mut stream, inbound) => reason,
         reason = write_loop(&mut sink, &mut outbound, connection, write_deadline) => reason,
         () = fired(superseded.as_ref()) => End::Superseded,

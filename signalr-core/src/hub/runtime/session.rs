@@ -265,13 +265,17 @@ impl<'a, D: Dispatch> Session<'a, D> {
                             break End::TransportClosed;
                         }
                     }
-                    () = expired(&mut expires) => {
+                    // The rare branches have preconditions, so that an idle or busy loop
+                    // polls none of them.
+                    () = expired(&mut expires), if expires.is_some() => {
                         break End::Error(
                             "AuthenticationExpired: the connection's authentication expired.".to_owned(),
                         );
                     }
-                    () = upload_room(&self.blocked_on) => self.blocked_on = None,
-                    () = ack_due(&mut self.sequence) => self.acknowledge(),
+                    () = upload_room(&self.blocked_on), if self.blocked_on.is_some() => {
+                        self.blocked_on = None;
+                    }
+                    () = ack_due(&mut self.sequence), if self.sequence.is_some() => self.acknowledge(),
                     chunk = connection.receive(), if can_read => {
                         match chunk {
                             Some(chunk) => {

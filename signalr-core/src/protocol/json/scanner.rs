@@ -9,7 +9,7 @@
 //! the error message for a malformed one). Being stricter than serde is therefore safe;
 //! being laxer is a bug, and the tests below hold it to serde on generated records.
 
-use super::reader::{shared_text, Fields, MAX_DEPTH};
+use super::reader::{Fields, MAX_DEPTH};
 use crate::protocol::{HubProtocol, RawValue};
 use bytes::Bytes;
 use bytestring::ByteString;
@@ -209,12 +209,14 @@ impl<'r> Scanner<'r> {
         Some(Some(Cow::Borrowed(text)))
     }
 
-    /// [`optional_text`](Self::optional_text), shared with the record.
+    /// [`optional_text`](Self::optional_text), shared with the record (its UTF-8 checked
+    /// once, by the `ByteString`).
     fn optional_shared_text(&mut self, record: &Bytes) -> Option<Option<ByteString>> {
-        match self.optional_text()? {
-            Some(text) => Some(Some(shared_text(record, &text)?)),
-            None => Some(None),
+        if self.null() {
+            return Some(None);
         }
+        let text = ByteString::try_from(record.slice_ref(self.plain_string()?)).ok()?;
+        Some(Some(text))
     }
 
     fn optional_bool(&mut self) -> Option<Option<bool>> {
