@@ -245,8 +245,9 @@ impl<'r> Scanner<'r> {
             self.pos += 1;
         }
         let digits = self.pos - start;
-        // No digits, a leading zero, or a fraction or exponent: serde's to judge.
-        if digits == 0 || (digits > 1 && self.bytes[start] == b'0') {
+        // No digits, a leading zero, or a fraction or exponent: serde's to judge. So is
+        // `-0`, which serde reads as a floating-point number.
+        if digits == 0 || (digits > 1 && self.bytes[start] == b'0') || (negative && value == 0) {
             return None;
         }
         if let Some(b'.' | b'e' | b'E') = self.peek() {
@@ -469,6 +470,8 @@ mod tests {
             r#"{"type":1,"type":1,"target":"A","arguments":[]}"#,
             r#"{"type":1,"target":"A","arguments":[],"headers":{"k":"v"}}"#,
             r#"{"type":1.0,"target":"A","arguments":[]}"#,
+            r#"{"type":-0}"#,
+            r#"{"type":8,"sequenceId":-0}"#,
             r#"{"type":1,"target":"A","arguments":[01]}"#,
             r#"{"type":1,"target":"A","arguments":[1,]}"#,
             r#"{"type":1,"target":"A","arguments":["\x"]}"#,
@@ -524,6 +527,10 @@ mod tests {
                 "tru",
                 "9223372036854775808",
                 "1.0",
+                "1e999",
+                "-1e-999",
+                "123456789012345678901234567890",
+                "-0.0e-0",
             ])
             .prop_map(str::to_owned),
         ]
