@@ -21,6 +21,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::FutureExt;
 use std::collections::{HashMap, VecDeque};
 use std::panic::AssertUnwindSafe;
+use std::task::Poll;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -191,10 +192,14 @@ impl<'a, D: Dispatch> Session<'a, D> {
                 Box::pin(tokio::time::sleep(left))
             });
             let result = 'session: loop {
-                self.fill_slots(max_parallel);
+                if self.fill_slots(max_parallel).await.is_err() {
+                    break End::TransportClosed;
+                }
                 if !self.backlog.is_empty() {
                     self.drain_backlog();
-                    self.fill_slots(max_parallel);
+                    if self.fill_slots(max_parallel).await.is_err() {
+                        break End::TransportClosed;
+                    }
                 }
                 // Handle every complete record; what must wait its turn is parked, so that what
                 // must not (client results, cancellation, pings, close) is never held up.
@@ -249,7 +254,9 @@ impl<'a, D: Dispatch> Session<'a, D> {
                         }
                         other => self.route(other, size),
                     }
-                    self.fill_slots(max_parallel);
+                    if self.fill_slots(max_parallel).await.is_err() {
+                        break 'session End::TransportClosed;
+                    }
                 }
                 let can_read = !self.backlog.is_full();
                 // Biased: a call that just finished is answered before an abort it caused.
@@ -380,14 +387,29 @@ impl<'a, D: Dispatch> Session<'a, D> {
         }
     }
 
-    /// Moves queued calls into free invocation slots.
-    fn fill_slots(&mut self, max_parallel: usize) {
-        while self.unary.len() < max_parallel {
-            match self.queued.pop_front() {
-                Some(call) => self.unary.push(call),
-                None => break,
+    /// Moves queued calls into free invocation slots. Each is polled once on its way in
+    /// (with the session's waker): most calls finish at their first poll, and are then
+    /// answered without joining the set of running calls (an allocation and a turn of
+    /// the session loop each). `Err` when a call found the connection gone.
+    async fn fill_slots(&mut self, max_parallel: usize) -> Result<(), ()> {
+        std::future::poll_fn(|cx| {
+            while self.unary.len() < max_parallel {
+                let Some(mut call) = self.queued.pop_front() else {
+                    break;
+                };
+                match call.as_mut().poll(cx) {
+                    Poll::Ready(finished) => {
+                        if self.finished(finished).is_err() {
+                            return Poll::Ready(Err(()));
+                        }
+                    }
+                    // Polled again by the set, which registers its own waker.
+                    Poll::Pending => self.unary.push(call),
+                }
             }
-        }
+            Poll::Ready(Ok(()))
+        })
+        .await
     }
 
     /// Whether `invocation` runs in an invocation slot (so waits for room in the queue),
