@@ -96,8 +96,10 @@ pub(crate) struct Session<'a, D: Dispatch> {
     concurrent: Calls<'a>,
     /// Messages read ahead that wait their turn.
     backlog: Backlog,
-    /// The upload stream the backlog's first message waits for room in.
-    blocked_on: Option<mpsc::Sender<UploadEvent>>,
+    /// Resolves when the upload stream the backlog's first message waits for has room
+    /// (boxed, and only while waiting: a reservation future is 150 bytes, which every
+    /// connection would otherwise carry).
+    blocked_on: Option<BoxFuture<'static, ()>>,
     /// With stateful reconnect on: the numbering of the client's messages (boxed: most
     /// connections have none).
     sequence: Option<Box<Acknowledging>>,
@@ -279,7 +281,7 @@ impl<'a, D: Dispatch> Session<'a, D> {
                             "AuthenticationExpired: the connection's authentication expired.".to_owned(),
                         );
                     }
-                    () = upload_room(&self.blocked_on), if self.blocked_on.is_some() => {
+                    () = upload_room(&mut self.blocked_on), if self.blocked_on.is_some() => {
                         self.blocked_on = None;
                     }
                     () = ack_due(&mut self.sequence), if self.sequence.is_some() => self.acknowledge(),
@@ -535,7 +537,12 @@ impl<'a, D: Dispatch> Session<'a, D> {
                                 }
                             }
                             Err(mpsc::error::TrySendError::Full(())) => {
-                                self.blocked_on = Some(tx.clone());
+                                let tx = tx.clone();
+                                // The permit is released at once: the backlog takes the
+                                // room on its next pass.
+                                self.blocked_on = Some(Box::pin(async move {
+                                    let _ = tx.reserve_owned().await;
+                                }));
                                 return;
                             }
                             Err(mpsc::error::TrySendError::Closed(())) => {
@@ -778,12 +785,9 @@ async fn expired(expires: &mut Option<std::pin::Pin<Box<tokio::time::Sleep>>>) {
 }
 
 /// Resolves when the upload stream the backlog waits for has room again (or closed).
-async fn upload_room(blocked_on: &Option<mpsc::Sender<UploadEvent>>) {
+async fn upload_room(blocked_on: &mut Option<BoxFuture<'static, ()>>) {
     match blocked_on {
-        Some(tx) => {
-            // The permit is released at once: the backlog takes the room on its next pass.
-            let _ = tx.reserve().await;
-        }
+        Some(room) => room.as_mut().await,
         None => std::future::pending().await,
     }
 }
