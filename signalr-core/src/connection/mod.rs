@@ -32,7 +32,7 @@ pub use transport_type::{TransportType, Transports};
 pub(crate) use error::ClaimError;
 pub(crate) use http_connection::{new_connection_id, HttpConnection};
 pub(crate) use http_options::LONGEST_TIMEOUT;
-pub(crate) use pipe::{Interruption, PipeReceiver, PipeSender};
+pub(crate) use pipe::{Interruption, PipeReceiver, PipeSender, TrySendError};
 pub(crate) use shared::WriteInstant;
 pub(crate) use shutdown::stopping;
 pub(crate) use table::ConnectionTable;

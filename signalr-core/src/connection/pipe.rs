@@ -355,28 +355,31 @@ impl PipeReceiver {
     /// The next chunk; `None` once every sender is gone and the queue is drained, or at
     /// once after an interrupt.
     pub(crate) async fn recv(&mut self) -> Option<Bytes> {
-        poll_fn(|cx| {
-            let mut state = self.shared.lock();
-            if state.interrupted {
-                return Poll::Ready(None);
+        poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// [`recv`](Self::recv) as a poll: pending (with the task registered) while the
+    /// queue is empty.
+    pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        let mut state = self.shared.lock();
+        if state.interrupted {
+            return Poll::Ready(None);
+        }
+        match state.take_front() {
+            Some(chunk) => {
+                drop(state);
+                self.shared.room_freed();
+                Poll::Ready(Some(chunk))
             }
-            match state.take_front() {
-                Some(chunk) => {
-                    drop(state);
-                    self.shared.room_freed();
-                    Poll::Ready(Some(chunk))
+            None if state.closed => Poll::Ready(None),
+            None => {
+                match &mut state.reader {
+                    Some(waker) if waker.will_wake(cx.waker()) => {}
+                    reader => *reader = Some(cx.waker().clone()),
                 }
-                None if state.closed => Poll::Ready(None),
-                None => {
-                    match &mut state.reader {
-                        Some(waker) if waker.will_wake(cx.waker()) => {}
-                        reader => *reader = Some(cx.waker().clone()),
-                    }
-                    Poll::Pending
-                }
+                Poll::Pending
             }
-        })
-        .await
+        }
     }
 
     /// Interrupts this receiver once `token` fires: [`recv`](Self::recv) then returns

@@ -409,7 +409,7 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
             let Some(socket) = upgrade
                 .socket(max_message_size)
                 .await
-                .map(websockets::split)
+                .map(websockets::boxed)
             else {
                 tracing::debug!("the WebSocket upgrade did not complete");
                 this.inner.connections.remove(&connection.token);
@@ -448,7 +448,7 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
             match upgrade
                 .socket(max_message_size)
                 .await
-                .map(websockets::split)
+                .map(websockets::boxed)
             {
                 Some(socket) => {
                     tracing::debug!("a stateful connection resumed on a new WebSocket");
@@ -475,7 +475,7 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
     /// it waits for the next WebSocket (stateful reconnect).
     async fn carry(
         &self,
-        socket: websockets::SplitSocket,
+        socket: websockets::BoxedSocket,
         connection: Arc<EndpointConnection>,
         outbound: crate::connection::PipeReceiver,
         superseded: Option<tokio_util::sync::CancellationToken>,

@@ -5,16 +5,17 @@
 //! carrying 1000 (Normal Closure), as ASP.NET Core does, where tungstenite would only echo
 //! the client's frame (an empty one reads as 1005 on the client).
 
-use crate::connection::{HttpConnection, PipeReceiver, PipeSender};
+use crate::connection::{HttpConnection, PipeReceiver, PipeSender, TrySendError};
 use crate::protocol::TransferFormat;
 use axum::body::Body;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, Method, Response, StatusCode};
 use bytes::{Bytes, BytesMut};
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{ready, SinkExt, StreamExt};
 use hyper_util::rt::TokioIo;
+use std::future::Future;
 use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
@@ -97,19 +98,14 @@ impl Upgrade {
     }
 }
 
-/// A socket split into its halves, as [`run`] pumps it. Split as soon as the upgrade
-/// completes: the socket itself then lives on the heap (behind the halves' shared lock),
-/// and no future that carries it keeps room for it by value (a few hundred bytes per
+/// A socket on the heap, as [`run`] pumps it: boxed as soon as the upgrade completes, so
+/// that no future that carries it keeps room for it by value (a few hundred bytes per
 /// connection each).
-pub(crate) struct SplitSocket {
-    sink: SplitSink<Socket, Message>,
-    stream: SplitStream<Socket>,
-}
+pub(crate) type BoxedSocket = Box<Socket>;
 
-/// Splits `socket` for [`run`].
-pub(crate) fn split(socket: Socket) -> SplitSocket {
-    let (sink, stream) = socket.split();
-    SplitSocket { sink, stream }
+/// Boxes `socket` for [`run`].
+pub(crate) fn boxed(socket: Socket) -> BoxedSocket {
+    Box::new(socket)
 }
 
 /// How a WebSocket's run ended.
@@ -124,25 +120,32 @@ pub(crate) enum Ended {
 /// Pumps bytes between `socket` and the connection until either side ends, or until
 /// `superseded` fires (a reconnecting WebSocket takes the connection over).
 pub(crate) async fn run(
-    socket: SplitSocket,
+    mut socket: BoxedSocket,
     connection: &HttpConnection,
     mut outbound: PipeReceiver,
     close_timeout: Duration,
     superseded: Option<CancellationToken>,
 ) -> Ended {
-    let SplitSocket {
-        mut sink,
-        mut stream,
-    } = socket;
-    let write_deadline = connection.shared.send_timeout.saturating_add(close_timeout);
-    let inbound = connection.inbound_tx.clone();
     let closed = connection.shared.closed.clone();
-    // Biased: each poll polls every branch anyway, and draws no random start.
-    let reason = tokio::select! {
-        biased;
-        reason = read_loop(&mut stream, inbound) => reason,
-        reason = write_loop(&mut sink, &mut outbound, connection, write_deadline) => reason,
-        () = fired(superseded.as_ref()) => End::Superseded,
+    let reason = {
+        // The teardown interrupts the pipe, so that waiting for the next record watches
+        // no token.
+        let _interruption = outbound.interrupt_when_cancelled(closed.clone());
+        let mut pump = Pump {
+            socket: &mut socket,
+            connection,
+            inbound: connection.inbound_tx.clone(),
+            outbound: &mut outbound,
+            receiving: None,
+            reading: true,
+            flushing: false,
+            draining: false,
+            deadline: WriteDeadline::new(
+                connection.shared.send_timeout.saturating_add(close_timeout),
+            ),
+            superseded: superseded.map(|token| Box::pin(token.cancelled_owned())),
+        };
+        std::future::poll_fn(|cx| pump.poll(cx)).await
     };
     match reason {
         // A drop without a close handshake is what stateful reconnect is for (a close
@@ -156,26 +159,25 @@ pub(crate) async fn run(
             closed.cancel();
             // Answer the client's close with 1000 on the raw socket (tungstenite would
             // echo the client's frame), then end the TCP connection.
-            if let Ok(socket) = sink.reunite(stream) {
-                let mut io = socket.into_inner();
-                let answered = async {
-                    io.write_all(&NORMAL_CLOSE_FRAME).await?;
-                    io.flush().await?;
-                    io.shutdown().await
-                };
-                let _ = tokio::time::timeout(close_timeout, answered).await;
-            }
+            let mut io = socket.into_inner();
+            let answered = async {
+                io.write_all(&NORMAL_CLOSE_FRAME).await?;
+                io.flush().await?;
+                io.shutdown().await
+            };
+            let _ = tokio::time::timeout(close_timeout, answered).await;
         }
         End::ApplicationDone { code } => {
             let frame = CloseFrame {
                 code,
                 reason: Utf8Bytes::from_static(""),
             };
-            let sent = tokio::time::timeout(close_timeout, sink.send(Message::Close(Some(frame))));
+            let sent =
+                tokio::time::timeout(close_timeout, socket.send(Message::Close(Some(frame))));
             if matches!(sent.await, Ok(Ok(()))) {
                 // Wait for the client's close frame, then drop the socket either way.
                 let _ = tokio::time::timeout(close_timeout, async {
-                    while let Some(Ok(message)) = stream.next().await {
+                    while let Some(Ok(message)) = socket.next().await {
                         if matches!(message, Message::Close(_)) {
                             break;
                         }
@@ -188,14 +190,6 @@ pub(crate) async fn run(
     Ended::Closed
 }
 
-/// Resolves when `token` fires; never without one.
-async fn fired(token: Option<&CancellationToken>) {
-    match token {
-        Some(token) => token.cancelled().await,
-        None => std::future::pending().await,
-    }
-}
-
 enum End {
     ClientClosed,
     SocketFailed,
@@ -203,62 +197,168 @@ enum End {
     ApplicationDone { code: CloseCode },
 }
 
-async fn read_loop(stream: &mut SplitStream<Socket>, inbound: PipeSender) -> End {
-    while let Some(message) = stream.next().await {
-        let data = match message {
-            Ok(Message::Text(text)) => Bytes::from(text),
-            Ok(Message::Binary(data)) => data,
-            Ok(Message::Close(_)) => return End::ClientClosed,
-            Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => continue,
-            Err(e) => {
-                tracing::debug!(error = %e, "WebSocket read failed");
-                return End::SocketFailed;
-            }
-        };
-        if inbound.send(data).await.is_err() {
-            // The application stopped reading: it is ending the connection. Keep the
-            // socket open so the write side can flush and close it.
-            std::future::pending::<()>().await;
-        }
-    }
-    End::SocketFailed
+/// A received message on its way into a full pipe: `Err` once the pipe is closed.
+type Receiving = std::pin::Pin<Box<dyn Future<Output = Result<(), Bytes>> + Send>>;
+
+/// Both directions of one socket, polled from one future: no lock between a read half
+/// and a write half, and only what a write in progress needs is kept.
+struct Pump<'a> {
+    socket: &'a mut Socket,
+    connection: &'a HttpConnection,
+    /// Where received messages go.
+    inbound: PipeSender,
+    outbound: &'a mut PipeReceiver,
+    /// A received message the application's pipe had no room for, waiting for room
+    /// (boxed, and only while it waits).
+    receiving: Option<Receiving>,
+    /// Cleared once the application stopped reading: it is ending the connection, and
+    /// the socket stays open so that the write side can flush and close it.
+    reading: bool,
+    /// A frame was handed to the socket and is not flushed yet.
+    flushing: bool,
+    /// The connection was torn down: what the application queued before (its Close
+    /// message) is written, then the socket is closed.
+    draining: bool,
+    deadline: WriteDeadline,
+    /// With stateful reconnect: fires when a newer WebSocket takes the connection over.
+    superseded: Option<std::pin::Pin<Box<tokio_util::sync::WaitForCancellationFutureOwned>>>,
 }
 
-async fn write_loop(
-    sink: &mut SplitSink<Socket, Message>,
-    outbound: &mut PipeReceiver,
-    connection: &HttpConnection,
-    write_deadline: Duration,
-) -> End {
-    let mut deadline = WriteDeadline::new(write_deadline);
-    let closed = connection.shared.closed.clone();
-    // The teardown interrupts the pipe, so that waiting for the next record watches no
-    // token.
-    let _interruption = outbound.interrupt_when_cancelled(closed.clone());
-    loop {
-        let data = outbound.recv().await;
-        if data.is_none() && closed.is_cancelled() {
-            // Flush what the application queued before it closed (its Close message).
-            while let Some(data) = outbound.try_recv() {
-                if write(sink, data, connection, &mut deadline).await.is_err() {
-                    return End::ApplicationDone {
-                        code: CloseCode::Error,
-                    };
+impl Pump<'_> {
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<End> {
+        if let Poll::Ready(end) = self.poll_read(cx) {
+            return Poll::Ready(end);
+        }
+        if let Poll::Ready(end) = self.poll_write(cx) {
+            return Poll::Ready(end);
+        }
+        match &mut self.superseded {
+            Some(superseded) => superseded.as_mut().poll(cx).map(|()| End::Superseded),
+            None => Poll::Pending,
+        }
+    }
+
+    /// Moves received messages into the application's pipe.
+    fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<End> {
+        loop {
+            if !self.reading {
+                return Poll::Pending;
+            }
+            if let Some(receiving) = &mut self.receiving {
+                let received = ready!(receiving.as_mut().poll(cx));
+                self.receiving = None;
+                if received.is_err() {
+                    self.reading = false;
+                    continue;
+                }
+            }
+            let data = match ready!(self.socket.poll_next_unpin(cx)) {
+                Some(Ok(Message::Text(text))) => Bytes::from(text),
+                Some(Ok(Message::Binary(data))) => data,
+                Some(Ok(Message::Close(_))) => return Poll::Ready(End::ClientClosed),
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
+                Some(Err(e)) => {
+                    tracing::debug!(error = %e, "WebSocket read failed");
+                    return Poll::Ready(End::SocketFailed);
+                }
+                None => return Poll::Ready(End::SocketFailed),
+            };
+            match self.inbound.try_send_returning(data) {
+                Ok(()) => {}
+                Err((TrySendError::Closed, _)) => self.reading = false,
+                Err((TrySendError::Full, data)) => {
+                    let inbound = self.inbound.clone();
+                    self.receiving = Some(Box::pin(async move { inbound.send(data).await }));
                 }
             }
         }
-        let Some(data) = data else {
-            return End::ApplicationDone {
-                code: CloseCode::Normal,
+    }
+
+    /// Writes what the application queued, a frame at a time.
+    fn poll_write(&mut self, cx: &mut Context<'_>) -> Poll<End> {
+        loop {
+            if self.flushing {
+                match self.socket.poll_flush_unpin(cx) {
+                    Poll::Ready(Ok(())) => self.flushing = false,
+                    Poll::Ready(Err(e)) => {
+                        tracing::debug!(error = %e, "WebSocket write failed");
+                        return Poll::Ready(self.write_failed());
+                    }
+                    // A peer that stops reading must not hold the socket: each write has
+                    // the connection's `transport_send_timeout` plus
+                    // `websocket_close_timeout` to complete. By the first the
+                    // application gives up on a full queue and queues its Close; the
+                    // second leaves a peer that reads again the time to read it.
+                    Poll::Pending if self.deadline.poll_expired(cx) => {
+                        tracing::debug!(
+                            "closing a WebSocket whose peer did not read within the send timeout"
+                        );
+                        return Poll::Ready(self.write_failed());
+                    }
+                    Poll::Pending => return Poll::Pending,
+                }
+            }
+            if let Err(e) = ready!(self.socket.poll_ready_unpin(cx)) {
+                tracing::debug!(error = %e, "WebSocket write failed");
+                return Poll::Ready(self.write_failed());
+            }
+            let data = if self.draining {
+                match self.outbound.try_recv() {
+                    Some(data) => data,
+                    None => {
+                        return Poll::Ready(End::ApplicationDone {
+                            code: CloseCode::Normal,
+                        })
+                    }
+                }
+            } else {
+                match ready!(self.outbound.poll_recv(cx)) {
+                    Some(data) => data,
+                    None if self.connection.shared.closed.is_cancelled() => {
+                        // Flush what the application queued before it closed.
+                        self.draining = true;
+                        continue;
+                    }
+                    None => {
+                        return Poll::Ready(End::ApplicationDone {
+                            code: CloseCode::Normal,
+                        })
+                    }
+                }
             };
-        };
-        let data = if connection.shared.batchable.load(Ordering::Acquire) {
-            join_queued(data, outbound)
+            let data = if self.connection.shared.batchable.load(Ordering::Acquire) {
+                join_queued(data, self.outbound)
+            } else {
+                data
+            };
+            let message = match self.connection.shared.transfer_format() {
+                TransferFormat::Binary => Message::Binary(data),
+                TransferFormat::Text => match Utf8Bytes::try_from(data) {
+                    Ok(text) => Message::Text(text),
+                    Err(_) => {
+                        tracing::error!("the application wrote invalid UTF-8 to a text connection");
+                        return Poll::Ready(self.write_failed());
+                    }
+                },
+            };
+            if let Err(e) = self.socket.start_send_unpin(message) {
+                tracing::debug!(error = %e, "WebSocket write failed");
+                return Poll::Ready(self.write_failed());
+            }
+            self.flushing = true;
+            self.deadline.start();
+        }
+    }
+
+    /// How a failed write ends the run: the socket failed, or (while draining) the
+    /// application's close could not be written.
+    fn write_failed(&self) -> End {
+        if self.draining {
+            End::ApplicationDone {
+                code: CloseCode::Error,
+            }
         } else {
-            data
-        };
-        if write(sink, data, connection, &mut deadline).await.is_err() {
-            return End::SocketFailed;
+            End::SocketFailed
         }
     }
 }
@@ -288,79 +388,44 @@ fn join_queued(first: Bytes, outbound: &mut PipeReceiver) -> Bytes {
     joined.freeze()
 }
 
-async fn write(
-    sink: &mut SplitSink<Socket, Message>,
-    data: Bytes,
-    connection: &HttpConnection,
-    deadline: &mut WriteDeadline,
-) -> Result<(), ()> {
-    let message = match connection.shared.transfer_format() {
-        TransferFormat::Binary => Message::Binary(data),
-        TransferFormat::Text => match Utf8Bytes::try_from(data) {
-            Ok(text) => Message::Text(text),
-            Err(_) => {
-                tracing::error!("the application wrote invalid UTF-8 to a text connection");
-                return Err(());
-            }
-        },
-    };
-    // A peer that stops reading must not hold the socket: each write has the connection's
-    // `transport_send_timeout` plus `websocket_close_timeout` to complete. By the first
-    // the application gives up on a full queue and queues its Close; the second leaves
-    // a peer that reads again the time to read it.
-    let sent = deadline.bound(sink.send(message)).await;
-    match sent {
-        Some(Ok(())) => Ok(()),
-        Some(Err(e)) => {
-            tracing::debug!(error = %e, "WebSocket write failed");
-            Err(())
-        }
-        None => {
-            tracing::debug!("closing a WebSocket whose peer did not read within the send timeout");
-            Err(())
-        }
-    }
-}
-
 /// A bound on how long one write may take, cheap on the hot path: a write that completes
 /// at once touches no timer, and the one timer is set again at most once per stall.
 struct WriteDeadline {
     limit: Duration,
+    /// When the write in progress expires; set when it first has to wait.
+    expires: Option<tokio::time::Instant>,
     /// Allocated at the first write that has to wait, then kept.
     timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl WriteDeadline {
     fn new(limit: Duration) -> Self {
-        WriteDeadline { limit, timer: None }
+        WriteDeadline {
+            limit,
+            expires: None,
+            timer: None,
+        }
     }
 
-    /// Runs `write`; `None` when it did not complete within the limit.
-    async fn bound<F: std::future::Future>(&mut self, write: F) -> Option<F::Output> {
-        let mut write = std::pin::pin!(write);
-        let first = std::future::poll_fn(|cx| {
-            std::task::Poll::Ready(std::future::Future::poll(write.as_mut(), cx))
-        })
-        .await;
-        if let std::task::Poll::Ready(done) = first {
-            return Some(done);
-        }
-        let expires = tokio::time::Instant::now() + self.limit;
+    /// A new write starts.
+    fn start(&mut self) {
+        self.expires = None;
+    }
+
+    /// Whether the write in progress, which has to wait, is past its limit (if not, the
+    /// task is woken when it will be).
+    fn poll_expired(&mut self, cx: &mut Context<'_>) -> bool {
+        let limit = self.limit;
+        let expires = *self
+            .expires
+            .get_or_insert_with(|| tokio::time::Instant::now() + limit);
         let timer = self
             .timer
             .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(expires)));
-        loop {
-            tokio::select! {
-                biased;
-                done = write.as_mut() => return Some(done),
-                () = timer.as_mut() => {
-                    if tokio::time::Instant::now() >= expires {
-                        return None;
-                    }
-                    // It was set for an earlier write, which completed in time.
-                    timer.as_mut().reset(expires);
-                }
-            }
+        if timer.deadline() != expires {
+            // It was set for an earlier write, which completed in time.
+            timer.as_mut().reset(expires);
         }
+        timer.as_mut().poll(cx).is_ready()
     }
 }
