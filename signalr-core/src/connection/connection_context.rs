@@ -62,7 +62,15 @@ fn without_secrets(uri: &axum::http::Uri) -> Option<axum::http::Uri> {
 /// application (`Ctx::request()`) nor any `Debug` output or log of the request shows
 /// them.
 fn detach(mut parts: Parts) -> Parts {
-    let mut headers = axum::http::HeaderMap::with_capacity(parts.headers.len());
+    // Room for exactly what is kept: a header map's entries are about 100 bytes each, and
+    // every connection keeps its map for its lifetime.
+    let kept = parts
+        .headers
+        .keys()
+        .filter(|name| !is_handshake_plumbing(name))
+        .map(|name| parts.headers.get_all(name).iter().count())
+        .sum();
+    let mut headers = axum::http::HeaderMap::with_capacity(kept);
     let mut last_name = None;
     for (name, value) in std::mem::take(&mut parts.headers) {
         // `into_iter` yields each further value of a name with `None`.
@@ -72,8 +80,7 @@ fn detach(mut parts: Parts) -> Parts {
         let Some(name) = last_name.clone() else {
             continue;
         };
-        // The WebSocket handshake's plumbing is of no use once the socket is open.
-        if name.as_str().starts_with("sec-websocket-") {
+        if is_handshake_plumbing(&name) {
             continue;
         }
         let mut copy =
@@ -87,6 +94,12 @@ fn detach(mut parts: Parts) -> Parts {
         parts.uri = uri;
     }
     parts
+}
+
+/// The WebSocket handshake's plumbing (`Sec-WebSocket-*`), of no use once the socket is
+/// open.
+fn is_handshake_plumbing(name: &axum::http::HeaderName) -> bool {
+    name.as_str().starts_with("sec-websocket-")
 }
 
 /// When the identity that authenticated a connection expires (a token's `exp`): an
