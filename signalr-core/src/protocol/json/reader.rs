@@ -1,10 +1,8 @@
-//! The JSON hub protocol: parsing one record (without its `0x1E`).
+//! The JSON hub protocol read by serde: the records the scanner leaves, and the error
+//! message for a malformed one.
 
-use super::scanner;
-use crate::protocol::inbound::{
-    CloseMessage, CompletionMessage, CompletionOutcome, HubMessage, InvocationMessage,
-    StreamItemMessage,
-};
+use super::fields::{Fields, MAX_DEPTH};
+use super::malformed;
 use crate::protocol::{HubProtocol, ProtocolError, RawValue};
 use bytes::Bytes;
 use bytestring::ByteString;
@@ -79,10 +77,6 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de JsonRaw>, D::E
     <&JsonRaw>::deserialize(d).map(Some)
 }
 
-/// The deepest nesting accepted, counting the record's own object: System.Text.Json's
-/// default `MaxDepth`, which .NET's JSON hub protocol reads with.
-pub(super) const MAX_DEPTH: usize = 64;
-
 /// Whether no array or object in `text` is nested deeper than `max` (strings skipped).
 /// serde_json captures undecoded values without a depth limit, so it is checked here.
 fn nesting_within(text: &[u8], max: usize) -> bool {
@@ -123,39 +117,6 @@ fn nesting_within(text: &[u8], max: usize) -> bool {
     true
 }
 
-/// A record's fields, however they were read: which are required depends on `type`.
-#[derive(Default)]
-pub(super) struct Fields {
-    pub(super) kind: Option<i64>,
-    pub(super) invocation_id: Option<ByteString>,
-    pub(super) target: Option<ByteString>,
-    pub(super) arguments: Option<Vec<RawValue>>,
-    pub(super) stream_ids: Option<Vec<String>>,
-    pub(super) headers: Option<BTreeMap<String, String>>,
-    pub(super) item: Option<RawValue>,
-    pub(super) result: Option<RawValue>,
-    pub(super) error: Option<String>,
-    pub(super) allow_reconnect: Option<bool>,
-    pub(super) sequence_id: Option<u64>,
-}
-
-/// `slice` (a part of `record`) shared with it, without a copy.
-pub(super) fn shared_text(record: &Bytes, slice: &str) -> Option<ByteString> {
-    ByteString::try_from(record.slice_ref(slice.as_bytes())).ok()
-}
-
-pub(in crate::protocol) fn parse(record: Bytes) -> Result<Option<HubMessage>, ProtocolError> {
-    let mut fields = Fields::default();
-    if !scanner::scan(&record, &mut fields) {
-        fields = read_with_serde(&record)?;
-    }
-    message(fields)
-}
-
-fn malformed(reason: String) -> ProtocolError {
-    ProtocolError::malformed(HubProtocol::Json, reason)
-}
-
 /// The record's fields as serde reads them: every record the scanner leaves, and the
 /// error message for a malformed one.
 pub(super) fn read_with_serde(record: &Bytes) -> Result<Fields, ProtocolError> {
@@ -175,7 +136,7 @@ pub(super) fn read_with_serde(record: &Bytes) -> Result<Fields, ProtocolError> {
         RawValue::new(HubProtocol::Json, record.slice_ref(value.get().as_bytes()))
     };
     let shared = |text: Cow<'_, str>| match text {
-        Cow::Borrowed(slice) => shared_text(record, slice),
+        Cow::Borrowed(slice) => ByteString::try_from(record.slice_ref(slice.as_bytes())).ok(),
         Cow::Owned(unescaped) => Some(ByteString::from(unescaped)),
     };
     Ok(Fields {
@@ -193,90 +154,4 @@ pub(super) fn read_with_serde(record: &Bytes) -> Result<Fields, ProtocolError> {
         allow_reconnect: parsed.allow_reconnect,
         sequence_id: parsed.sequence_id,
     })
-}
-
-/// The message `fields` make, with the required ones checked.
-pub(super) fn message(fields: Fields) -> Result<Option<HubMessage>, ProtocolError> {
-    let Fields {
-        kind,
-        invocation_id,
-        target,
-        arguments,
-        stream_ids,
-        headers,
-        item,
-        result,
-        error,
-        allow_reconnect,
-        sequence_id,
-    } = fields;
-    let kind = kind.ok_or_else(|| malformed("Missing required property 'type'.".into()))?;
-    let invocation_id = invocation_id.filter(|id| !id.is_empty());
-    let required = |id: Option<ByteString>| {
-        id.ok_or_else(|| malformed("Missing required property 'invocationId'.".into()))
-    };
-    let message = match kind {
-        1 | 4 => {
-            let target =
-                target.ok_or_else(|| malformed("Missing required property 'target'.".into()))?;
-            let arguments = arguments
-                .ok_or_else(|| malformed("Missing required property 'arguments'.".into()))?;
-            let invocation = InvocationMessage {
-                invocation_id: if kind == 4 {
-                    Some(required(invocation_id)?)
-                } else {
-                    invocation_id
-                },
-                target,
-                arguments,
-                stream_ids: stream_ids.unwrap_or_default(),
-                headers: headers.unwrap_or_default(),
-            };
-            if kind == 1 {
-                HubMessage::Invocation(invocation)
-            } else {
-                HubMessage::StreamInvocation(invocation)
-            }
-        }
-        2 => HubMessage::StreamItem(StreamItemMessage {
-            invocation_id: required(invocation_id)?.to_string(),
-            item: item.ok_or_else(|| malformed("Missing required property 'item'.".into()))?,
-        }),
-        3 => {
-            let error = error.filter(|e| !e.is_empty());
-            let outcome = match (result, error) {
-                (Some(_), Some(_)) => {
-                    return Err(malformed(
-                        "The 'error' and 'result' properties are mutually exclusive.".into(),
-                    ))
-                }
-                (Some(result), None) => CompletionOutcome::Result(result),
-                (None, Some(error)) => CompletionOutcome::Error(error),
-                (None, None) => CompletionOutcome::Void,
-            };
-            HubMessage::Completion(CompletionMessage {
-                invocation_id: required(invocation_id)?.to_string(),
-                outcome,
-            })
-        }
-        5 => HubMessage::CancelInvocation {
-            invocation_id: required(invocation_id)?.to_string(),
-        },
-        6 => HubMessage::Ping,
-        7 => HubMessage::Close(CloseMessage {
-            error,
-            allow_reconnect: allow_reconnect.unwrap_or(false),
-        }),
-        8 | 9 => {
-            let sequence_id = sequence_id
-                .ok_or_else(|| malformed("Missing required property 'sequenceId'.".into()))?;
-            if kind == 8 {
-                HubMessage::Ack { sequence_id }
-            } else {
-                HubMessage::Sequence { sequence_id }
-            }
-        }
-        _ => return Ok(None),
-    };
-    Ok(Some(message))
 }

@@ -9,7 +9,7 @@
 //! the error message for a malformed one). Being stricter than serde is therefore safe;
 //! being laxer is a bug, and the tests below hold it to serde on generated records.
 
-use super::reader::{Fields, MAX_DEPTH};
+use super::fields::{Fields, MAX_DEPTH};
 use crate::protocol::{HubProtocol, RawValue};
 use bytes::Bytes;
 use bytestring::ByteString;

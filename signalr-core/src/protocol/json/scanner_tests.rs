@@ -1,6 +1,7 @@
 //! The scanner held to serde: what it accepts, serde accepts and reads the same way.
 
-use super::super::reader::{message, read_with_serde};
+use super::super::fields::message;
+use super::super::reader::read_with_serde;
 use super::*;
 use proptest::prelude::*;
 

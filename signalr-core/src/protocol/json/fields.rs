@@ -1,0 +1,117 @@
+//! A JSON record's fields, however they were read (by the scanner or by serde), and the
+//! hub message they make.
+
+use super::malformed;
+use crate::protocol::inbound::{
+    CloseMessage, CompletionMessage, CompletionOutcome, HubMessage, InvocationMessage,
+    StreamItemMessage,
+};
+use crate::protocol::{ProtocolError, RawValue};
+use bytestring::ByteString;
+use std::collections::BTreeMap;
+
+/// The deepest nesting accepted, counting the record's own object: System.Text.Json's
+/// default `MaxDepth`, which .NET's JSON hub protocol reads with.
+pub(super) const MAX_DEPTH: usize = 64;
+
+/// A record's fields, however they were read: which are required depends on `type`.
+#[derive(Default)]
+pub(super) struct Fields {
+    pub(super) kind: Option<i64>,
+    pub(super) invocation_id: Option<ByteString>,
+    pub(super) target: Option<ByteString>,
+    pub(super) arguments: Option<Vec<RawValue>>,
+    pub(super) stream_ids: Option<Vec<String>>,
+    pub(super) headers: Option<BTreeMap<String, String>>,
+    pub(super) item: Option<RawValue>,
+    pub(super) result: Option<RawValue>,
+    pub(super) error: Option<String>,
+    pub(super) allow_reconnect: Option<bool>,
+    pub(super) sequence_id: Option<u64>,
+}
+
+/// The message `fields` make, with the required ones checked.
+pub(super) fn message(fields: Fields) -> Result<Option<HubMessage>, ProtocolError> {
+    let Fields {
+        kind,
+        invocation_id,
+        target,
+        arguments,
+        stream_ids,
+        headers,
+        item,
+        result,
+        error,
+        allow_reconnect,
+        sequence_id,
+    } = fields;
+    let kind = kind.ok_or_else(|| malformed("Missing required property 'type'.".into()))?;
+    let invocation_id = invocation_id.filter(|id| !id.is_empty());
+    let required = |id: Option<ByteString>| {
+        id.ok_or_else(|| malformed("Missing required property 'invocationId'.".into()))
+    };
+    let message = match kind {
+        1 | 4 => {
+            let target =
+                target.ok_or_else(|| malformed("Missing required property 'target'.".into()))?;
+            let arguments = arguments
+                .ok_or_else(|| malformed("Missing required property 'arguments'.".into()))?;
+            let invocation = InvocationMessage {
+                invocation_id: if kind == 4 {
+                    Some(required(invocation_id)?)
+                } else {
+                    invocation_id
+                },
+                target,
+                arguments,
+                stream_ids: stream_ids.unwrap_or_default(),
+                headers: headers.unwrap_or_default(),
+            };
+            if kind == 1 {
+                HubMessage::Invocation(invocation)
+            } else {
+                HubMessage::StreamInvocation(invocation)
+            }
+        }
+        2 => HubMessage::StreamItem(StreamItemMessage {
+            invocation_id: required(invocation_id)?.to_string(),
+            item: item.ok_or_else(|| malformed("Missing required property 'item'.".into()))?,
+        }),
+        3 => {
+            let error = error.filter(|e| !e.is_empty());
+            let outcome = match (result, error) {
+                (Some(_), Some(_)) => {
+                    return Err(malformed(
+                        "The 'error' and 'result' properties are mutually exclusive.".into(),
+                    ))
+                }
+                (Some(result), None) => CompletionOutcome::Result(result),
+                (None, Some(error)) => CompletionOutcome::Error(error),
+                (None, None) => CompletionOutcome::Void,
+            };
+            HubMessage::Completion(CompletionMessage {
+                invocation_id: required(invocation_id)?.to_string(),
+                outcome,
+            })
+        }
+        5 => HubMessage::CancelInvocation {
+            invocation_id: required(invocation_id)?.to_string(),
+        },
+        6 => HubMessage::Ping,
+        7 => HubMessage::Close(CloseMessage {
+            error,
+            allow_reconnect: allow_reconnect.unwrap_or(false),
+        }),
+        8 | 9 => {
+            let sequence_id = sequence_id
+                .ok_or_else(|| malformed("Missing required property 'sequenceId'.".into()))?;
+            if kind == 8 {
+                HubMessage::Ack { sequence_id }
+            } else {
+                HubMessage::Sequence { sequence_id }
+            }
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(message))
+}
