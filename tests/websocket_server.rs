@@ -38,6 +38,8 @@ pub trait TestHub {
     async fn to_others(&self, cx: &Ctx, text: String, n: i64) -> Result<(), HubError>;
     async fn to_caller(&self, cx: &Ctx, text: String, n: i64) -> Result<(), HubError>;
     async fn abort(&self, cx: &Ctx);
+    /// `Receive` of `length` characters to the caller, numbered `n`.
+    async fn flood(&self, cx: &Ctx, length: usize, n: i64) -> Result<(), HubError>;
 }
 
 struct Hub;
@@ -73,6 +75,11 @@ impl TestHub for Hub {
 
     async fn abort(&self, cx: &Ctx) {
         cx.abort();
+    }
+
+    async fn flood(&self, cx: &Ctx, length: usize, n: i64) -> Result<(), HubError> {
+        cx.clients().caller().receive("x".repeat(length), n).await?;
+        Ok(())
     }
 }
 
@@ -1167,4 +1174,49 @@ async fn a_client_messagepack_close_makes_the_server_close_the_socket() {
     // [7, nil] as the JS client writes it.
     client.send_binary(vec![0x03, 0x92, 0x07, 0xc0]).await;
     client.expect_close().await;
+}
+
+/// A client that floods invocations whose answers (8 MB) outgrow the socket buffers, and
+/// reads only a second later: the server's writes stall and its calls wait for room. Once
+/// the client reads, every call is answered, in order, and nothing is lost. (It stalled
+/// for good after about 2 MB before the connection's task kept the wakes of its last
+/// round.)
+#[tokio::test]
+async fn a_client_that_stops_reading_while_it_invokes_loses_nothing() {
+    use futures_util::{SinkExt, StreamExt};
+    const CALLS: i64 = 2000;
+    const LENGTH: usize = 4096;
+    let addr = serve(hub()).await;
+    let ws = common::ws::try_open(addr, "").await.unwrap();
+    let (mut sink, mut stream) = ws.split();
+    sink.send(Message::text(JSON_HANDSHAKE)).await.unwrap();
+    let writer = tokio::spawn(async move {
+        for n in 0..CALLS {
+            let call = invocation(Some(&n.to_string()), "Flood", &format!("[{LENGTH},{n}]"));
+            sink.send(Message::text(call)).await.unwrap();
+        }
+        sink
+    });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut received = String::new();
+    let text = "x".repeat(LENGTH);
+    let mut expected = String::from("{}\x1e");
+    for n in 0..CALLS {
+        expected.push_str(&format!(
+            "{{\"type\":1,\"target\":\"Receive\",\"arguments\":[\"{text}\",{n}]}}\x1e{{\"type\":3,\"invocationId\":\"{n}\"}}\x1e"
+        ));
+    }
+    while received.len() < expected.len() {
+        match tokio::time::timeout(Duration::from_secs(5), stream.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => received.push_str(&t),
+            Ok(Some(Ok(_))) => {}
+            other => panic!("after {} bytes: {other:?}", received.len()),
+        }
+    }
+    assert!(
+        received == expected,
+        "{} bytes, not as sent",
+        received.len()
+    );
+    drop(writer.await.unwrap());
 }

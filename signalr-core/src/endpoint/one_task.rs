@@ -121,6 +121,10 @@ where
             }
         }
         // Still being woken: keep the flags for the next poll and let other tasks run.
+        // Out of rounds: the wakes of the last round stay recorded for the next poll (a
+        // future woken by its own poll, out of cooperative budget say, is otherwise never
+        // polled again), and the task is scheduled again.
+        this.signal.state.fetch_or(woken, Ordering::AcqRel);
         this.signal.state.fetch_and(!POLLING, Ordering::AcqRel);
         cx.waker().wake_by_ref();
         Poll::Pending
@@ -210,6 +214,28 @@ mod tests {
             .await
             .expect("both finished")
             .expect("no panic");
+    }
+
+    #[tokio::test]
+    async fn a_future_that_wakes_itself_past_the_rounds_of_one_poll_is_polled_again() {
+        // As a socket out of cooperative budget does: it wakes itself and returns pending,
+        // more often than one task poll has rounds.
+        let polls = Arc::new(AtomicUsize::new(0));
+        let counted = polls.clone();
+        let restless = std::future::poll_fn(move |cx| {
+            if counted.fetch_add(1, Ordering::SeqCst) + 1 == 10 * MAX_ROUNDS {
+                return Poll::Ready(());
+            }
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        });
+        tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            BothInOneTask::new(restless, std::future::ready(())),
+        )
+        .await
+        .expect("the restless future finished");
+        assert_eq!(polls.load(Ordering::SeqCst), 10 * MAX_ROUNDS);
     }
 
     #[tokio::test]
