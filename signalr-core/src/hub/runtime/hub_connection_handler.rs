@@ -6,7 +6,7 @@ use super::handshake::{accept_protocol, read_handshake};
 use super::panic::panic_message;
 use super::session::{End, Session};
 use super::shared::HubShared;
-use crate::connection::{ConnectionContext, ConnectionHandler};
+use crate::connection::{ConnectionContext, ConnectionHandler, OutboundSender};
 use crate::hub::contract::Dispatch;
 use crate::hub::error::{with_detail, HubError};
 use crate::hub::filter::{connected_chain, disconnected_chain};
@@ -31,38 +31,74 @@ pub(crate) struct HubConnectionHandler<D> {
 }
 
 impl<D: Dispatch> ConnectionHandler for HubConnectionHandler<D> {
-    async fn on_connected(&self, connection: ConnectionContext) {
-        run(self.shared.clone(), connection).await;
+    fn on_connected(
+        &self,
+        connection: ConnectionContext,
+    ) -> impl std::future::Future<Output = ()> + Send {
+        run(self.shared.clone(), connection)
     }
 }
 
+/// What a connection that joined the hub carries into its session.
+struct Joined {
+    protocol: HubProtocol,
+    stateful_reconnect: bool,
+    sender: OutboundSender,
+    /// What the client sent after its handshake, and everything after.
+    reader: RecordReader,
+    cx: Ctx,
+    registered: Registered,
+}
+
+// The phases are separate futures, and neither is an `async fn`: an idle connection holds
+// this future for its whole life, and an `async fn` keeps room for its arguments twice
+// (once as arguments, once as locals), and a phase's locals (the handshake's, the
+// joining's) would stay reserved beside the session's.
 /// Runs the hub protocol on `connection` until it ends.
-async fn run<D: Dispatch>(hub: Arc<HubShared<D>>, mut connection: ConnectionContext) {
+#[allow(clippy::manual_async_fn)]
+fn run<D: Dispatch>(
+    hub: Arc<HubShared<D>>,
+    mut connection: ConnectionContext,
+) -> impl std::future::Future<Output = ()> + Send {
+    async move {
+        let Some(joined) = join(&hub, &mut connection).await else {
+            return;
+        };
+        serve(&hub, &mut connection, joined).await;
+    }
+}
+
+/// The handshake, joining the hub and `on_connected`; `None` when the connection ends
+/// there (a failed handshake, a refused protocol, `on_connected` refusing it).
+async fn join<D: Dispatch>(
+    hub: &Arc<HubShared<D>>,
+    connection: &mut ConnectionContext,
+) -> Option<Joined> {
     let options = &hub.options;
     let sender = connection.sender().clone();
     let detailed = options.enable_detailed_errors;
     let handshake = tokio::time::timeout(
         options.handshake_timeout,
-        read_handshake(&mut connection, options.maximum_receive_message_size),
+        read_handshake(connection, options.maximum_receive_message_size),
     )
     .await
     .unwrap_or(Err(Some(HandshakeError::Canceled)));
     let (request, leftover) = match handshake {
         Ok(ok) => ok,
-        Err(None) => return,
+        Err(None) => return None,
         Err(Some(error)) => {
             tracing::debug!(%error, "handshake failed");
             let _ = sender.send(write_handshake_error(&error, detailed)).await;
-            return;
+            return None;
         }
     };
     let protocol = request.protocol;
-    if let Err(error) = accept_protocol(&connection, options, protocol) {
+    if let Err(error) = accept_protocol(connection, options, protocol) {
         let _ = sender.send(write_handshake_error(&error, detailed)).await;
-        return;
+        return None;
     }
     if sender.send(write_handshake_success()).await.is_err() {
-        return;
+        return None;
     }
     // Hub records carry their own framing: records queued together may share a frame.
     connection.allow_batching();
@@ -98,7 +134,7 @@ async fn run<D: Dispatch>(hub: Arc<HubShared<D>>, mut connection: ConnectionCont
         connection_id: connection_id.clone(),
     };
     let cx = Ctx::new(
-        connection_id.clone(),
+        connection_id,
         connection.transport(),
         user_id,
         hub.hub.clone(),
@@ -106,9 +142,8 @@ async fn run<D: Dispatch>(hub: Arc<HubShared<D>>, mut connection: ConnectionCont
         connection.closed(),
         connection.abort_token(),
     );
-    let filters = &options.filters.0;
     let connected = AssertUnwindSafe(connected_chain(
-        filters,
+        &options.filters.0,
         &cx,
         Box::new(|| hub.dispatcher.on_connected(&cx)),
     ))
@@ -120,46 +155,70 @@ async fn run<D: Dispatch>(hub: Arc<HubShared<D>>, mut connection: ConnectionCont
         let text = with_detail(CLOSED_WITH_ERROR.to_owned(), error.detail(detailed));
         let _ = sender.send_final(encode_close(protocol, Some(&text), false));
         registered.leave().await;
-        return;
+        return None;
     }
-    let end = Session::new(&hub, &cx, &sender, protocol, stateful_reconnect)
-        .run(&mut connection, reader)
+    Some(Joined {
+        protocol,
+        stateful_reconnect,
+        sender,
+        reader,
+        cx,
+        registered,
+    })
+}
+
+/// The session, the Close message that ends it, `on_disconnected`, and leaving the hub.
+#[allow(clippy::manual_async_fn)]
+fn serve<'h, D: Dispatch>(
+    hub: &'h Arc<HubShared<D>>,
+    connection: &'h mut ConnectionContext,
+    mut joined: Joined,
+) -> impl std::future::Future<Output = ()> + Send + 'h {
+    async move {
+        let protocol = joined.protocol;
+        let sender = &joined.sender;
+        let cx = &joined.cx;
+        let end = Session::new(hub, cx, sender, protocol, joined.stateful_reconnect)
+            .run(connection, &mut joined.reader)
+            .await;
+        // As .NET: the Close goes out first (past a full queue, so that a client that did
+        // not keep up still learns why), then `on_disconnected` runs while the connection is
+        // still in its groups and reachable by its id and user, and only then it leaves the
+        // hub.
+        let detailed = hub.options.enable_detailed_errors;
+        let reason = match end {
+            End::TransportClosed => DisconnectReason::Closed,
+            End::Aborted => {
+                let _ = sender.send_final(encode_close(protocol, None, false));
+                DisconnectReason::Aborted
+            }
+            End::Error(detail) => {
+                let text = with_detail(
+                    CLOSED_WITH_ERROR.to_owned(),
+                    detailed.then(|| detail.clone()),
+                );
+                let _ = sender.send_final(encode_close(protocol, Some(&text), true));
+                DisconnectReason::Error(detail)
+            }
+            End::Shutdown => {
+                let _ = sender.send_final(encode_close(protocol, None, true));
+                DisconnectReason::Shutdown
+            }
+        };
+        connection.abort();
+        let disconnected = AssertUnwindSafe(disconnected_chain(
+            &hub.options.filters.0,
+            cx,
+            &reason,
+            Box::new(|| hub.dispatcher.on_disconnected(cx, &reason)),
+        ))
+        .catch_unwind()
         .await;
-    // As .NET: the Close goes out first (past a full queue, so that a client that did not
-    // keep up still learns why), then `on_disconnected` runs while the connection is still
-    // in its groups and reachable by its id and user, and only then it leaves the hub.
-    let reason = match &end {
-        End::TransportClosed => DisconnectReason::Closed,
-        End::Aborted => DisconnectReason::Aborted,
-        End::Error(detail) => DisconnectReason::Error(detail.clone()),
-        End::Shutdown => DisconnectReason::Shutdown,
-    };
-    match end {
-        End::TransportClosed => {}
-        End::Aborted => {
-            let _ = sender.send_final(encode_close(protocol, None, false));
+        if let Err(panic) = disconnected {
+            tracing::error!(message = %panic_message(panic.as_ref()), "on_disconnected panicked");
         }
-        End::Error(detail) => {
-            let text = with_detail(CLOSED_WITH_ERROR.to_owned(), detailed.then_some(detail));
-            let _ = sender.send_final(encode_close(protocol, Some(&text), true));
-        }
-        End::Shutdown => {
-            let _ = sender.send_final(encode_close(protocol, None, true));
-        }
+        joined.registered.leave().await;
     }
-    connection.abort();
-    let disconnected = AssertUnwindSafe(disconnected_chain(
-        filters,
-        &cx,
-        &reason,
-        Box::new(|| hub.dispatcher.on_disconnected(&cx, &reason)),
-    ))
-    .catch_unwind()
-    .await;
-    if let Err(panic) = disconnected {
-        tracing::error!(message = %panic_message(panic.as_ref()), "on_disconnected panicked");
-    }
-    registered.leave().await;
 }
 
 /// A connection known to the lifetime manager; it leaves the hub when told to, or when

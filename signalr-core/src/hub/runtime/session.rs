@@ -166,7 +166,7 @@ impl<'a, D: Dispatch> Session<'a, D> {
     pub(crate) fn run<'c>(
         mut self,
         connection: &'c mut ConnectionContext,
-        mut reader: RecordReader,
+        reader: &'c mut RecordReader,
     ) -> impl std::future::Future<Output = End> + use<'a, 'c, D> {
         async move {
             let options = &self.hub.options;
