@@ -404,13 +404,12 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
         self.inner.connections.claimed(&connection);
         let response = upgrade.response();
         let this = self.clone();
-        let max_message_size = self.inner.options.websocket_max_message_size;
+        // Both boxed until they are used: the task keeps room for what its block
+        // captured for the connection's whole life, and they are used once, at its start.
+        let socket = Box::pin(upgrade.socket(self.inner.options.websocket_max_message_size));
+        let application = Box::new(claimed.application);
         tokio::spawn(async move {
-            let Some(socket) = upgrade
-                .socket(max_message_size)
-                .await
-                .map(websockets::boxed)
-            else {
+            let Some(socket) = socket.await.map(websockets::boxed) else {
                 tracing::debug!("the WebSocket upgrade did not complete");
                 this.inner.connections.remove(&connection.token);
                 return;
@@ -420,7 +419,7 @@ impl<H: ConnectionHandler> HttpConnectionDispatcher<H> {
             // that resumes the connection later runs in its own.) The socket is polled
             // first, so that what the client sent with the upgrade (its handshake) is in
             // the pipe when the application starts.
-            let application = this.application(&connection, claimed.application);
+            let application = this.application(&connection, *application);
             let outbound = claimed.outbound_rx;
             let transport = this.carry(socket, connection, outbound, claimed.superseded);
             one_task::BothInOneTask::new(transport, application).await;

@@ -175,50 +175,67 @@ fn serve<'h, D: Dispatch>(
     mut joined: Joined,
 ) -> impl std::future::Future<Output = ()> + Send + 'h {
     async move {
-        let protocol = joined.protocol;
-        let sender = &joined.sender;
-        let cx = &joined.cx;
-        let end = Session::new(hub, cx, sender, protocol, joined.stateful_reconnect)
-            .run(connection, &mut joined.reader)
-            .await;
-        // As .NET: the Close goes out first (past a full queue, so that a client that did
-        // not keep up still learns why), then `on_disconnected` runs while the connection is
-        // still in its groups and reachable by its id and user, and only then it leaves the
-        // hub.
-        let detailed = hub.options.enable_detailed_errors;
-        let reason = match end {
-            End::TransportClosed => DisconnectReason::Closed,
-            End::Aborted => {
-                let _ = sender.send_final(encode_close(protocol, None, false));
-                DisconnectReason::Aborted
-            }
-            End::Error(detail) => {
-                let text = with_detail(
-                    CLOSED_WITH_ERROR.to_owned(),
-                    detailed.then(|| detail.clone()),
-                );
-                let _ = sender.send_final(encode_close(protocol, Some(&text), true));
-                DisconnectReason::Error(detail)
-            }
-            End::Shutdown => {
-                let _ = sender.send_final(encode_close(protocol, None, true));
-                DisconnectReason::Shutdown
-            }
-        };
-        connection.abort();
-        let disconnected = AssertUnwindSafe(disconnected_chain(
-            &hub.options.filters.0,
-            cx,
-            &reason,
-            Box::new(|| hub.dispatcher.on_disconnected(cx, &reason)),
-        ))
-        .catch_unwind()
+        let end = Session::new(
+            hub,
+            &joined.cx,
+            &joined.sender,
+            joined.protocol,
+            joined.stateful_reconnect,
+        )
+        .run(connection, &mut joined.reader)
         .await;
-        if let Err(panic) = disconnected {
-            tracing::error!(message = %panic_message(panic.as_ref()), "on_disconnected panicked");
-        }
-        joined.registered.leave().await;
+        // Its own future: what the ending keeps (the reason, the hooks' futures) shares
+        // room with the session's instead of being reserved beside it.
+        disconnect(hub, connection, &mut joined, end).await;
     }
+}
+
+/// After the session: the Close message, `on_disconnected`, and leaving the hub. As .NET:
+/// the Close goes out first (past a full queue, so that a client that did not keep up
+/// still learns why), then `on_disconnected` runs while the connection is still in its
+/// groups and reachable by its id and user, and only then it leaves the hub.
+async fn disconnect<D: Dispatch>(
+    hub: &HubShared<D>,
+    connection: &mut ConnectionContext,
+    joined: &mut Joined,
+    end: End,
+) {
+    let protocol = joined.protocol;
+    let sender = &joined.sender;
+    let cx = &joined.cx;
+    let detailed = hub.options.enable_detailed_errors;
+    let reason = match end {
+        End::TransportClosed => DisconnectReason::Closed,
+        End::Aborted => {
+            let _ = sender.send_final(encode_close(protocol, None, false));
+            DisconnectReason::Aborted
+        }
+        End::Error(detail) => {
+            let text = with_detail(
+                CLOSED_WITH_ERROR.to_owned(),
+                detailed.then(|| detail.clone()),
+            );
+            let _ = sender.send_final(encode_close(protocol, Some(&text), true));
+            DisconnectReason::Error(detail)
+        }
+        End::Shutdown => {
+            let _ = sender.send_final(encode_close(protocol, None, true));
+            DisconnectReason::Shutdown
+        }
+    };
+    connection.abort();
+    let disconnected = AssertUnwindSafe(disconnected_chain(
+        &hub.options.filters.0,
+        cx,
+        &reason,
+        Box::new(|| hub.dispatcher.on_disconnected(cx, &reason)),
+    ))
+    .catch_unwind()
+    .await;
+    if let Err(panic) = disconnected {
+        tracing::error!(message = %panic_message(panic.as_ref()), "on_disconnected panicked");
+    }
+    joined.registered.leave().await;
 }
 
 /// A connection known to the lifetime manager; it leaves the hub when told to, or when

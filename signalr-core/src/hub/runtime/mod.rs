@@ -9,6 +9,7 @@ mod panic;
 mod sequencing;
 mod session;
 mod shared;
+mod sparse_map;
 
 pub(crate) use hub_connection_handler::HubConnectionHandler;
 pub(crate) use shared::HubShared;

@@ -7,6 +7,7 @@ use super::heartbeat::Heartbeat;
 use super::panic::panic_message;
 use super::sequencing::{is_sequenced, InboundSequence};
 use super::shared::HubShared;
+use super::sparse_map::SparseMap;
 use crate::connection::{is_shutting_down, ConnectionContext, OutboundSender};
 use crate::hub::contract::{CallParts, Dispatch, HubCall, MethodInfo};
 use crate::hub::error::{with_detail, HubError};
@@ -19,7 +20,7 @@ use crate::protocol::{
 };
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::FutureExt;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
 use std::task::Poll;
 use tokio::sync::mpsc;
@@ -85,9 +86,9 @@ pub(crate) struct Session<'a, D: Dispatch> {
     sender: &'a OutboundSender,
     protocol: HubProtocol,
     /// Open upload streams, by stream id.
-    uploads: HashMap<String, mpsc::Sender<UploadEvent>>,
+    uploads: SparseMap<mpsc::Sender<UploadEvent>>,
     /// Running streaming invocations, by invocation id.
-    streams: HashMap<String, CancellationToken>,
+    streams: SparseMap<CancellationToken>,
     /// Non-streaming calls, at most `MaximumParallelInvocationsPerClient` at once.
     unary: Calls<'a>,
     /// Calls waiting for a free slot.
@@ -150,8 +151,8 @@ impl<'a, D: Dispatch> Session<'a, D> {
             cx,
             sender,
             protocol,
-            uploads: HashMap::new(),
-            streams: HashMap::new(),
+            uploads: SparseMap::default(),
+            streams: SparseMap::default(),
             unary: Calls::default(),
             queued: VecDeque::new(),
             concurrent: Calls::default(),
