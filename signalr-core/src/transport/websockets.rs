@@ -11,11 +11,13 @@ use axum::body::Body;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, Method, Response, StatusCode};
 use bytes::{Bytes, BytesMut};
+use futures_util::task::AtomicWaker;
 use futures_util::{ready, SinkExt, StreamExt};
 use hyper_util::rt::TokioIo;
 use std::future::Future;
-use std::sync::atomic::Ordering;
-use std::task::{Context, Poll};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
@@ -144,6 +146,7 @@ pub(crate) async fn run(
                 connection.shared.send_timeout.saturating_add(close_timeout),
             ),
             superseded: superseded.map(|token| Box::pin(token.cancelled_owned())),
+            read_wake: ReadWake::new(),
         };
         std::future::poll_fn(|cx| pump.poll(cx)).await
     };
@@ -222,6 +225,39 @@ struct Pump<'a> {
     deadline: WriteDeadline,
     /// With stateful reconnect: fires when a newer WebSocket takes the connection over.
     superseded: Option<std::pin::Pin<Box<tokio_util::sync::WaitForCancellationFutureOwned>>>,
+    /// What the read side registers as its waker: its wake marks the read side as due.
+    read_wake: Arc<ReadWake>,
+}
+
+/// Tells the pump whether its read side was woken since it last waited, so that a wake
+/// for a queued record does not also poll the socket for reading (a pending read goes
+/// through tungstenite, its waker proxies and tokio's readiness: about 600 instructions
+/// per echo, measured with callgrind).
+struct ReadWake {
+    woken: AtomicBool,
+    /// The task's waker, as the pump was last polled with it.
+    task: AtomicWaker,
+}
+
+impl ReadWake {
+    fn new() -> Arc<Self> {
+        Arc::new(ReadWake {
+            // The first poll reads.
+            woken: AtomicBool::new(true),
+            task: AtomicWaker::new(),
+        })
+    }
+}
+
+impl Wake for ReadWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.task.wake();
+    }
 }
 
 impl Pump<'_> {
@@ -238,8 +274,17 @@ impl Pump<'_> {
         }
     }
 
-    /// Moves received messages into the application's pipe.
+    /// Moves received messages into the application's pipe; polls only when the read
+    /// side was woken.
     fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<End> {
+        // Registered before the flag is cleared: a wake in between finds this task.
+        self.read_wake.task.register(cx.waker());
+        if !self.read_wake.woken.swap(false, Ordering::AcqRel) {
+            return Poll::Pending;
+        }
+        let waker = Waker::from(self.read_wake.clone());
+        let mut cx = Context::from_waker(&waker);
+        let cx = &mut cx;
         loop {
             if !self.reading {
                 return Poll::Pending;
