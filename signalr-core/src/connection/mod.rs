@@ -7,6 +7,7 @@
 //! the network and a [`ConnectionContext`] without knowing which handler runs.
 
 mod allowed_origins;
+mod chunk_queue;
 mod connection_context;
 mod error;
 mod http_connection;

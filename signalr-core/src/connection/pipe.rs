@@ -10,10 +10,10 @@
 //! and senders register for room only when the pipe is full, so a pop notifies them only
 //! when one waits.
 
+use super::chunk_queue::ChunkQueue;
 use super::replay::Replay;
 use crate::protocol::HubProtocol;
 use bytes::Bytes;
-use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::future::Future;
 use std::pin::Pin;
@@ -23,12 +23,9 @@ use std::task::{Context, Poll, Waker};
 use tokio::sync::Notify;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
-/// Above this many slots, a drained queue gives its buffer back.
-const KEEP_CAPACITY: usize = 8;
-
 #[derive(Debug)]
 struct State {
-    queue: VecDeque<Bytes>,
+    queue: ChunkQueue,
     /// Bytes queued.
     bytes: usize,
     /// No more items will be accepted (every sender or the receiver is gone).
@@ -150,7 +147,7 @@ pub(crate) struct PipeReceiver {
 pub(crate) fn pipe(capacity: usize) -> (PipeSender, PipeReceiver) {
     let shared = Arc::new(Shared {
         state: Mutex::new(State {
-            queue: VecDeque::new(),
+            queue: ChunkQueue::default(),
             bytes: 0,
             closed: false,
             replay: None,
@@ -327,13 +324,10 @@ impl Drop for PipeSender {
 }
 
 impl State {
-    /// Takes the front chunk, giving a large buffer back once the queue drains.
+    /// Takes the front chunk.
     fn take_front(&mut self) -> Option<Bytes> {
         let chunk = self.queue.pop_front()?;
         self.bytes -= chunk.len();
-        if self.queue.is_empty() && self.queue.capacity() > KEEP_CAPACITY {
-            self.queue = VecDeque::new();
-        }
         Some(chunk)
     }
 }
@@ -416,7 +410,7 @@ impl PipeReceiver {
             return;
         };
         replay.detach();
-        state.queue = VecDeque::new();
+        state.queue.clear();
         state.bytes = 0;
         drop(state);
         self.shared.writable.notify_waiters();
