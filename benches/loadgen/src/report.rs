@@ -44,7 +44,7 @@ pub(crate) fn print(options: &Options, results: &[(Target, Outcome)]) {
             notes.push(format!("expected {expected}, missing {lost}"));
         }
         for (n, bytes) in &outcome.bytes_per_connection {
-            notes.push(format!("{:.1} KB per connection at {n}", bytes / 1000.0));
+            notes.push(format!("{:.2} KB per connection at {n}", bytes / 1000.0));
         }
         if let Some((before, after)) = outcome.memory_kib {
             notes.push(format!("RSS {before} KiB → {after} KiB after the churn"));
