@@ -36,9 +36,11 @@ impl ChunkQueue {
     /// The oldest chunk; a large buffer is given back once the queue drains.
     pub(super) fn pop_front(&mut self) -> Option<Bytes> {
         let chunk = self.front.take()?;
-        self.front = self.rest.pop_front();
-        if self.front.is_none() && self.rest.capacity() > KEEP_CAPACITY {
-            self.rest = VecDeque::new();
+        if !self.rest.is_empty() {
+            self.front = self.rest.pop_front();
+            if self.rest.is_empty() && self.rest.capacity() > KEEP_CAPACITY {
+                self.rest = VecDeque::new();
+            }
         }
         Some(chunk)
     }
