@@ -169,13 +169,11 @@ pub(crate) fn render(model: TraitModel) -> TokenStream {
             }
         };
         arms.push(quote! {
-            #index => ::std::boxed::Box::pin(async move {
-                #[allow(unused_mut)]
-                let mut call = call;
+            #index => {
                 #(#decode)*
                 let __value = <H as #trait_ident>::#ident(&self.0, #context #(#names),*).await;
                 #complete
-            }),
+            }
         });
     }
 
@@ -243,17 +241,22 @@ pub(crate) fn render(model: TraitModel) -> TokenStream {
 
             const AUTHORIZE: ::std::option::Option<::signalr::__private::Authorize> = #hub_authorize;
 
+            #[allow(unused_mut)]
             fn dispatch<'a>(
                 &'a self,
                 cx: &'a ::signalr::hub::Ctx,
-                call: ::signalr::__private::HubCall,
-            ) -> ::signalr::hub::BoxFuture<'a, ::signalr::hub::CallOutcome> {
-                let _ = cx;
-                match call.method() {
-                    #(#arms)*
-                    _ => ::std::boxed::Box::pin(async move {
-                        call.complete_error(::signalr::hub::HubError::new("Method does not exist."))
-                    }),
+                mut call: ::signalr::__private::HubCall,
+            ) -> impl ::core::future::Future<Output = ::signalr::hub::CallOutcome>
+                   + ::core::marker::Send
+                   + 'a {
+                // One future for every method (as large as the largest), not a box per
+                // call: the session holds it inside the call's own future.
+                async move {
+                    let _ = cx;
+                    match call.method() {
+                        #(#arms)*
+                        _ => call.complete_error(::signalr::hub::HubError::new("Method does not exist.")),
+                    }
                 }
             }
 

@@ -30,8 +30,14 @@ pub trait Dispatch: Send + Sync + 'static {
     /// What `#[authorize]` on the hub trait requires of every connection.
     const AUTHORIZE: Option<crate::hub::Authorize> = None;
 
-    /// Runs method number `call.method()` of [`METHODS`](Self::METHODS).
-    fn dispatch<'a>(&'a self, cx: &'a Ctx, call: HubCall) -> BoxFuture<'a, CallOutcome>;
+    /// Runs method number `call.method()` of [`METHODS`](Self::METHODS). (Not boxed: the
+    /// session keeps it inside the call's future, one allocation per call instead of
+    /// two.)
+    fn dispatch<'a>(
+        &'a self,
+        cx: &'a Ctx,
+        call: HubCall,
+    ) -> impl std::future::Future<Output = CallOutcome> + Send + 'a;
 
     /// Runs the hub's `on_connected`; an error refuses the connection.
     fn on_connected<'a>(&'a self, cx: &'a Ctx) -> BoxFuture<'a, Result<(), HubError>>;
