@@ -40,6 +40,8 @@ pub trait TestHub {
     async fn abort(&self, cx: &Ctx);
     /// `Receive` of `length` characters to the caller, numbered `n`.
     async fn flood(&self, cx: &Ctx, length: usize, n: i64) -> Result<(), HubError>;
+    /// Returns after `millis` milliseconds.
+    async fn hold(&self, millis: u64);
 }
 
 struct Hub;
@@ -80,6 +82,10 @@ impl TestHub for Hub {
     async fn flood(&self, cx: &Ctx, length: usize, n: i64) -> Result<(), HubError> {
         cx.clients().caller().receive("x".repeat(length), n).await?;
         Ok(())
+    }
+
+    async fn hold(&self, millis: u64) {
+        tokio::time::sleep(Duration::from_millis(millis)).await;
     }
 }
 
@@ -1216,6 +1222,51 @@ async fn a_client_that_stops_reading_while_it_invokes_loses_nothing() {
     assert!(
         received == expected,
         "{} bytes, not as sent",
+        received.len()
+    );
+    drop(writer.await.unwrap());
+}
+
+/// A client sends far more invocations than the server will hold while a call occupies
+/// the only slot: the session stops reading, the connection's incoming pipe fills, and
+/// the socket's reader waits for room with the message it holds (then stops reading the
+/// socket). Once the call returns, every invocation is answered, in order.
+#[tokio::test]
+async fn invocations_sent_while_the_incoming_pipe_is_full_are_all_answered_in_order() {
+    use futures_util::{SinkExt, StreamExt};
+    const CALLS: i64 = 5000;
+    let addr = serve(hub()).await;
+    let ws = common::ws::try_open(addr, "").await.unwrap();
+    let (mut sink, mut stream) = ws.split();
+    sink.send(Message::text(JSON_HANDSHAKE)).await.unwrap();
+    sink.send(Message::text(invocation(Some("hold"), "Hold", "[1000]")))
+        .await
+        .unwrap();
+    let writer = tokio::spawn(async move {
+        for n in 0..CALLS {
+            let call = invocation(Some(&n.to_string()), "Add", &format!("[{n},1]"));
+            sink.send(Message::text(call)).await.unwrap();
+        }
+        sink
+    });
+    let mut expected = String::from("{}\x1e{\"type\":3,\"invocationId\":\"hold\"}\x1e");
+    for n in 0..CALLS {
+        expected.push_str(&format!(
+            "{{\"type\":3,\"invocationId\":\"{n}\",\"result\":{}}}\x1e",
+            n + 1
+        ));
+    }
+    let mut received = String::new();
+    while received.len() < expected.len() {
+        match tokio::time::timeout(Duration::from_secs(5), stream.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => received.push_str(&t),
+            Ok(Some(Ok(_))) => {}
+            other => panic!("after {} bytes: {other:?}", received.len()),
+        }
+    }
+    assert!(
+        received == expected,
+        "{} bytes, not as expected",
         received.len()
     );
     drop(writer.await.unwrap());
