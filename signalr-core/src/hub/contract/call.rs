@@ -96,11 +96,12 @@ impl HubCall {
     }
 
     /// Decodes the next argument into `T`, or answers the call with the binding error.
-    pub fn argument<T: DeserializeOwned>(&mut self) -> Result<T, CallOutcome> {
+    pub fn argument<T: DeserializeOwned + 'static>(&mut self) -> Result<T, CallOutcome> {
         let Some(raw) = self.arguments.next() else {
             return Err(self.binding_failed("Error binding arguments.".to_owned()));
         };
-        raw.decode().map_err(|e| self.binding_failed(e.to_string()))
+        raw.decode_argument()
+            .map_err(|e| self.binding_failed(e.to_string()))
     }
 
     /// Takes the next upload stream, decoding its items as `T`.
