@@ -8,6 +8,7 @@
 mod fields;
 mod reader;
 mod scanner;
+mod strings;
 mod writer;
 
 pub(super) use writer::write_body;

@@ -1,5 +1,6 @@
 //! Writing JSON hub messages (the framing `0x1E` is added by the caller).
 
+use super::strings::{write_str, write_value};
 use crate::protocol::outbound::{CompletionBody, OutboundMessage};
 use crate::protocol::HubProtocol;
 use serde::Serialize;
@@ -21,11 +22,11 @@ pub(in crate::protocol) fn write_body<P: Serialize + ?Sized>(
             out.extend_from_slice(b"{\"type\":1,");
             if let Some(id) = invocation_id {
                 out.extend_from_slice(b"\"invocationId\":");
-                put(&mut *out, id).map_err(e)?;
+                write_str(out, id).map_err(e)?;
                 out.push(b',');
             }
             out.extend_from_slice(b"\"target\":");
-            put(&mut *out, target).map_err(e)?;
+            write_str(out, target).map_err(e)?;
             out.extend_from_slice(b",\"arguments\":");
             let start = out.len();
             put(&mut *out, arguments).map_err(e)?;
@@ -44,21 +45,21 @@ pub(in crate::protocol) fn write_body<P: Serialize + ?Sized>(
             item,
         } => {
             out.extend_from_slice(b"{\"type\":2,\"invocationId\":");
-            put(&mut *out, invocation_id).map_err(e)?;
+            write_str(out, invocation_id).map_err(e)?;
             out.extend_from_slice(b",\"item\":");
-            put(&mut *out, item).map_err(e)?;
+            write_value(out, *item).map_err(e)?;
         }
         OutboundMessage::Completion {
             invocation_id,
             body,
         } => {
             out.extend_from_slice(b"{\"type\":3,\"invocationId\":");
-            put(&mut *out, invocation_id).map_err(e)?;
+            write_str(out, invocation_id).map_err(e)?;
             match body {
                 CompletionBody::Void => {}
                 CompletionBody::Result(value) => {
                     out.extend_from_slice(b",\"result\":");
-                    put(&mut *out, value).map_err(e)?;
+                    write_value(out, *value).map_err(e)?;
                 }
                 CompletionBody::Error(error) => {
                     out.extend_from_slice(b",\"error\":");
