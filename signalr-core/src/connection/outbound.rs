@@ -36,6 +36,18 @@ impl OutboundSender {
         })
     }
 
+    /// [`try_send`](Self::try_send), handing `data` back when it was not queued (so that
+    /// a caller that then waits for room needs no copy of it).
+    pub(crate) fn try_send_returning(&self, data: Bytes) -> Result<(), (QueueError, Bytes)> {
+        self.shared.note_write();
+        self.tx
+            .try_send_returning(data)
+            .map_err(|(e, data)| match e {
+                TrySendError::Full => (QueueError::Full, data),
+                TrySendError::Closed => (QueueError::Closed, data),
+            })
+    }
+
     /// Queues a record that is not part of the stateful-reconnect sequence (a Ping, an
     /// Ack) if there is room now; with stateful reconnect on, it is not kept for a
     /// replay, and it is dropped while no transport holds the connection.

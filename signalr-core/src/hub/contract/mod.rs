@@ -11,4 +11,4 @@ mod dispatch;
 pub use call::{CallOutcome, HubCall};
 pub use dispatch::{Dispatch, MethodInfo};
 
-pub(crate) use call::CallParts;
+pub(crate) use call::{CallParts, Responder};

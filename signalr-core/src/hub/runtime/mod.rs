@@ -1,6 +1,7 @@
 //! The hub runtime, private to the crate: running the hub protocol on each connection of
 //! an endpoint, from handshake to close.
 
+mod answer;
 mod backlog;
 mod handshake;
 mod heartbeat;

@@ -2,15 +2,15 @@
 //! the parallelism limit, feeds upload streams, routes client results, keeps the
 //! connection alive and times out silent clients.
 
+use super::answer::{Answer, Finished};
 use super::backlog::{Backlog, Parked};
 use super::heartbeat::Heartbeat;
-use super::panic::panic_message;
 use super::sequencing::{is_sequenced, InboundSequence};
 use super::shared::HubShared;
 use super::sparse_map::SparseMap;
 use crate::connection::{is_shutting_down, ConnectionContext, OutboundSender};
 use crate::hub::contract::{CallParts, Dispatch, HubCall, MethodInfo};
-use crate::hub::error::{with_detail, HubError};
+use crate::hub::error::with_detail;
 use crate::hub::filter::{invocation_chain, InvocationContext};
 use crate::hub::upload::{upload_channel, UploadEvent};
 use crate::hub::{AuthorizationContext, BoxFuture, Ctx};
@@ -19,9 +19,7 @@ use crate::protocol::{
     InvocationMessage, OutboundMessage, RecordReader,
 };
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use futures_util::FutureExt;
 use std::collections::VecDeque;
-use std::panic::AssertUnwindSafe;
 use std::task::Poll;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -41,14 +39,6 @@ pub(crate) enum End {
     Error(String),
     /// The application is stopping: running calls finished, Close allowing reconnect.
     Shutdown,
-}
-
-/// What to clean up when a call finishes.
-struct Finished {
-    /// Whether its Completion (if any) was queued; `false` once the connection is gone.
-    delivered: bool,
-    stream_id: Option<String>,
-    upload_ids: Vec<String>,
 }
 
 type CallFuture<'a> = BoxFuture<'a, Finished>;
@@ -721,50 +711,42 @@ impl<'a, D: Dispatch> Session<'a, D> {
     ) -> CallFuture<'a> {
         let hub = self.hub;
         let cx = self.cx;
-        let sender = self.sender;
-        Box::pin(async move {
-            let responder = call.responder();
-            let filters = &hub.options.filters.0;
-            let run = async {
-                if filters.is_empty() {
-                    return hub.dispatcher.dispatch(cx, call).await;
-                }
-                let method = call.target().to_owned();
-                let arguments = call.remaining_arguments().to_vec();
-                let invocation = InvocationContext {
-                    cx,
-                    method: &method,
-                    arguments: &arguments,
-                };
-                let last = Box::new(move || -> BoxFuture<'_, _> {
-                    Box::pin(async move { Ok(hub.dispatcher.dispatch(cx, call).await) })
-                });
-                match invocation_chain(filters, &invocation, last).await {
-                    Ok(outcome) => outcome,
-                    Err(error) => responder.complete_error(error),
-                }
-            };
-            // A panic in hub code fails that call, not the connection (nor its cleanup).
-            let outcome = match AssertUnwindSafe(run).catch_unwind().await {
-                Ok(outcome) => outcome,
-                Err(panic) => {
-                    let message = panic_message(panic.as_ref());
-                    tracing::error!(method = responder.target(), %message, "a hub method panicked");
-                    responder.complete_error(HubError::internal("Panic", message))
-                }
-            };
-            // Written from within the call (not by the session loop), so that waiting
-            // for room never stops the session from reading.
-            let delivered = match outcome.completion {
-                Some(bytes) => sender.send(bytes).await.is_ok(),
-                None => true,
-            };
-            Finished {
-                delivered,
+        let responder = call.responder();
+        let filters = &hub.options.filters.0;
+        if filters.is_empty() {
+            let run = hub.dispatcher.dispatch(cx, call);
+            return Box::pin(Answer::new(
+                run,
+                responder,
+                self.sender,
                 stream_id,
                 upload_ids,
+            ));
+        }
+        let answer_error = responder.clone();
+        let run = async move {
+            let method = call.target().to_owned();
+            let arguments = call.remaining_arguments().to_vec();
+            let invocation = InvocationContext {
+                cx,
+                method: &method,
+                arguments: &arguments,
+            };
+            let last = Box::new(move || -> BoxFuture<'_, _> {
+                Box::pin(async move { Ok(hub.dispatcher.dispatch(cx, call).await) })
+            });
+            match invocation_chain(filters, &invocation, last).await {
+                Ok(outcome) => outcome,
+                Err(error) => answer_error.complete_error(error),
             }
-        })
+        };
+        Box::pin(Answer::new(
+            run,
+            responder,
+            self.sender,
+            stream_id,
+            upload_ids,
+        ))
     }
 }
 
