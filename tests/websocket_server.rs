@@ -1204,7 +1204,6 @@ async fn a_client_that_stops_reading_while_it_invokes_loses_nothing() {
         sink
     });
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let mut received = String::new();
     let text = "x".repeat(LENGTH);
     let mut expected = String::from("{}\x1e");
     for n in 0..CALLS {
@@ -1212,6 +1211,19 @@ async fn a_client_that_stops_reading_while_it_invokes_loses_nothing() {
             "{{\"type\":1,\"target\":\"Receive\",\"arguments\":[\"{text}\",{n}]}}\x1e{{\"type\":3,\"invocationId\":\"{n}\"}}\x1e"
         ));
     }
+    expect_text(&mut stream, &expected).await;
+    drop(writer.await.unwrap());
+}
+
+/// Asserts that the frames `stream` receives carry `expected`, whole and in order (each
+/// frame within 5 s of the last).
+async fn expect_text(
+    stream: &mut (impl futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>>
+              + Unpin),
+    expected: &str,
+) {
+    use futures_util::StreamExt;
+    let mut received = String::new();
     while received.len() < expected.len() {
         match tokio::time::timeout(Duration::from_secs(5), stream.next()).await {
             Ok(Some(Ok(Message::Text(t)))) => received.push_str(&t),
@@ -1221,10 +1233,9 @@ async fn a_client_that_stops_reading_while_it_invokes_loses_nothing() {
     }
     assert!(
         received == expected,
-        "{} bytes, not as sent",
+        "{} bytes, not as expected",
         received.len()
     );
-    drop(writer.await.unwrap());
 }
 
 /// A client sends far more invocations than the server will hold while a call occupies
@@ -1256,18 +1267,6 @@ async fn invocations_sent_while_the_incoming_pipe_is_full_are_all_answered_in_or
             n + 1
         ));
     }
-    let mut received = String::new();
-    while received.len() < expected.len() {
-        match tokio::time::timeout(Duration::from_secs(5), stream.next()).await {
-            Ok(Some(Ok(Message::Text(t)))) => received.push_str(&t),
-            Ok(Some(Ok(_))) => {}
-            other => panic!("after {} bytes: {other:?}", received.len()),
-        }
-    }
-    assert!(
-        received == expected,
-        "{} bytes, not as expected",
-        received.len()
-    );
+    expect_text(&mut stream, &expected).await;
     drop(writer.await.unwrap());
 }
