@@ -36,6 +36,18 @@ pub enum HubMessage {
     },
 }
 
+impl HubMessage {
+    /// Type 8 (Ack) when `kind` is 8, otherwise type 9 (Sequence): the two records that
+    /// carry only a sequence id.
+    pub(crate) fn sequence_record(kind: i64, sequence_id: u64) -> Self {
+        if kind == 8 {
+            HubMessage::Ack { sequence_id }
+        } else {
+            HubMessage::Sequence { sequence_id }
+        }
+    }
+}
+
 /// An Invocation or StreamInvocation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InvocationMessage {

@@ -105,11 +105,7 @@ pub(super) fn message(fields: Fields) -> Result<Option<HubMessage>, ProtocolErro
         8 | 9 => {
             let sequence_id = sequence_id
                 .ok_or_else(|| malformed("Missing required property 'sequenceId'.".into()))?;
-            if kind == 8 {
-                HubMessage::Ack { sequence_id }
-            } else {
-                HubMessage::Sequence { sequence_id }
-            }
+            HubMessage::sequence_record(kind, sequence_id)
         }
         _ => return Ok(None),
     };

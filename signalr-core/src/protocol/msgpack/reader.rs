@@ -346,11 +346,7 @@ pub(in crate::protocol) fn parse(record: Bytes) -> Result<Option<HubMessage>, Pr
             need(2)?;
             let sequence_id =
                 u64::try_from(r.integer()?).map_err(|_| malformed("negative sequence id"))?;
-            if kind == 8 {
-                HubMessage::Ack { sequence_id }
-            } else {
-                HubMessage::Sequence { sequence_id }
-            }
+            HubMessage::sequence_record(kind, sequence_id)
         }
         _ => return Ok(None),
     };
