@@ -39,6 +39,10 @@ pub(crate) struct Options {
     /// Whether the baseline sets `TCP_NODELAY` as the SignalR server (and Kestrel) does,
     /// instead of leaving Nagle's algorithm on (axum's default).
     pub(crate) raw_nodelay: bool,
+    /// How many times the targets are run, in alternating order (raw then SignalR, then
+    /// SignalR then raw, ...): one run of each differs from the next by more than the
+    /// difference being measured, so the summary gives the median of the rounds' ratios.
+    pub(crate) rounds: usize,
 }
 
 fn usage() -> ! {
@@ -46,7 +50,7 @@ fn usage() -> ! {
         "usage: loadgen echo|broadcast|group|idle|churn [--target signalr|raw|both] \
          [--connections N] [--seconds S] [--payload BYTES] [--protocol json|messagepack] \
          [--senders K] [--rate MSGS_PER_S] [--group-size N] [--server-core CPU|none] \
-         [--attach ADDR,PID (with --target raw: the baseline)] [--raw-nodelay on|off]\n       \
+         [--attach ADDR,PID (with --target raw: the baseline)] [--raw-nodelay on|off] [--rounds N]\n       \
          loadgen raw-server --listen ADDR [--nodelay]"
     );
     std::process::exit(2)
@@ -68,6 +72,7 @@ fn parse() -> Options {
         server_core: Some("0".to_owned()),
         attach: None,
         raw_nodelay: false,
+        rounds: 1,
     };
     while let Some(flag) = args.next() {
         let value = args.next().unwrap_or_else(|| usage());
@@ -93,6 +98,7 @@ fn parse() -> Options {
             }
             "--senders" => options.senders = (number() as usize).clamp(1, 1000),
             "--rate" => options.rate = number().clamp(1, 1_000_000),
+            "--rounds" => options.rounds = (number() as usize).clamp(1, 50),
             "--group-size" => options.group_size = (number() as usize).clamp(1, 10_000),
             "--attach" => {
                 let (address, pid) = value.split_once(',').unwrap_or_else(|| usage());
@@ -140,31 +146,45 @@ fn main() {
         .build()
         .unwrap_or_else(|e| panic!("cannot start the runtime: {e}"));
     runtime.block_on(async move {
-        let mut results = Vec::new();
-        for &target in &options.targets {
-            let server = match &options.attach {
-                Some((address, pid)) => server::Server::attach(target, address, *pid),
-                None => {
-                    server::Server::start(
-                        target,
-                        options.server_core.as_deref(),
-                        options.raw_nodelay,
-                    )
-                    .await
-                }
-            };
-            let result = match options.scenario.as_str() {
-                "echo" => scenarios::echo(&server, &options).await,
-                "broadcast" => scenarios::broadcast(&server, &options).await,
-                "group" => scenarios::group(&server, &options).await,
-                "idle" => scenarios::idle(&server, &options).await,
-                "churn" => scenarios::churn(&server, &options).await,
-                _ => usage(),
-            };
-            drop(server);
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            results.push((target, result));
+        let mut rounds = Vec::new();
+        for round in 0..options.rounds {
+            let mut order = options.targets.clone();
+            if round % 2 == 1 {
+                order.reverse();
+            }
+            let mut results = Vec::new();
+            for target in order {
+                results.push((target, run(target, &options).await));
+            }
+            if options.rounds > 1 {
+                println!("round {} of {}", round + 1, options.rounds);
+            }
+            report::print(&options, &results);
+            rounds.push(results);
         }
-        report::print(&options, &results);
+        if options.rounds > 1 {
+            report::summary(&rounds);
+        }
     });
+}
+
+/// One scenario against one server, started for it (or attached to).
+async fn run(target: server::Target, options: &Options) -> scenarios::Outcome {
+    let server = match &options.attach {
+        Some((address, pid)) => server::Server::attach(target, address, *pid),
+        None => {
+            server::Server::start(target, options.server_core.as_deref(), options.raw_nodelay).await
+        }
+    };
+    let result = match options.scenario.as_str() {
+        "echo" => scenarios::echo(&server, options).await,
+        "broadcast" => scenarios::broadcast(&server, options).await,
+        "group" => scenarios::group(&server, options).await,
+        "idle" => scenarios::idle(&server, options).await,
+        "churn" => scenarios::churn(&server, options).await,
+        _ => usage(),
+    };
+    drop(server);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    result
 }

@@ -11,6 +11,17 @@ fn quantile(outcome: &Outcome, q: f64) -> String {
     }
 }
 
+/// The bare server's and SignalR's outcomes, when both ran.
+fn pair(results: &[(Target, Outcome)]) -> Option<(&Outcome, &Outcome)> {
+    let find = |t: Target| {
+        results
+            .iter()
+            .find(|(target, _)| *target == t)
+            .map(|(_, o)| o)
+    };
+    Some((find(Target::Raw)?, find(Target::SignalR)?))
+}
+
 fn per_cpu_second(outcome: &Outcome) -> f64 {
     outcome.operations as f64 / outcome.server_cpu.max(0.01)
 }
@@ -63,13 +74,7 @@ pub(crate) fn print(options: &Options, results: &[(Target, Outcome)]) {
             notes.join("; "),
         );
     }
-    let find = |t: Target| {
-        results
-            .iter()
-            .find(|(target, _)| *target == t)
-            .map(|(_, o)| o)
-    };
-    if let (Some(raw), Some(ours)) = (find(Target::Raw), find(Target::SignalR)) {
+    if let Some((raw, ours)) = pair(results) {
         println!(
             "signalr / raw: {:.2} of raw's operations per server CPU second",
             per_cpu_second(ours) / per_cpu_second(raw).max(0.001)
@@ -83,4 +88,41 @@ pub(crate) fn print(options: &Options, results: &[(Target, Outcome)]) {
             }
         }
     }
+}
+
+/// After several rounds: each round's ratio of operations per server CPU second and of
+/// p99 latency, and their medians.
+pub(crate) fn summary(rounds: &[Vec<(Target, Outcome)>]) {
+    let mut throughput = Vec::new();
+    let mut p99 = Vec::new();
+    for (raw, ours) in rounds.iter().filter_map(|results| pair(results)) {
+        throughput.push(per_cpu_second(ours) / per_cpu_second(raw).max(0.001));
+        if let (Some(a), Some(b)) = (&raw.latency, &ours.latency) {
+            if !a.is_empty() && !b.is_empty() {
+                p99.push(
+                    b.value_at_quantile(0.99) as f64 / a.value_at_quantile(0.99).max(1) as f64,
+                );
+            }
+        }
+    }
+    let line = |name: &str, mut values: Vec<f64>| {
+        if values.is_empty() {
+            return;
+        }
+        let each: Vec<String> = values.iter().map(|v| format!("{v:.2}")).collect();
+        values.sort_by(f64::total_cmp);
+        let middle = values.len() / 2;
+        let median = if values.len() % 2 == 0 {
+            (values[middle - 1] + values[middle]) / 2.0
+        } else {
+            values[middle]
+        };
+        println!(
+            "signalr / raw over {} rounds, {name}: median {median:.2} (each: {})",
+            values.len(),
+            each.join(", ")
+        );
+    };
+    line("operations per server CPU second", throughput);
+    line("p99 latency", p99);
 }
