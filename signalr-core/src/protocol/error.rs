@@ -18,6 +18,7 @@ pub enum ProtocolError {
 }
 
 impl ProtocolError {
+    #[cold]
     pub(crate) fn malformed(protocol: HubProtocol, reason: impl Into<String>) -> Self {
         ProtocolError::Malformed {
             protocol,

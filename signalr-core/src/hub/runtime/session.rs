@@ -558,6 +558,7 @@ impl<'a, D: Dispatch> Session<'a, D> {
     /// the queue is full it waits for room beside everything else: with stateful
     /// reconnect, room comes from the client's Acks, which the session must go on
     /// reading.
+    #[cold]
     fn answer_error(&mut self, invocation_id: Option<&str>, text: &str) {
         let Some(id) = invocation_id else { return };
         let completion = OutboundMessage::Completion {

@@ -25,6 +25,7 @@ pub(super) fn parse(record: Bytes) -> Result<Option<HubMessage>, ProtocolError> 
     fields::message(fields)
 }
 
+#[cold]
 fn malformed(reason: String) -> ProtocolError {
     ProtocolError::malformed(HubProtocol::Json, reason)
 }

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 /// Deepest nesting accepted inside a payload value, as a guard against stack exhaustion.
 const MAX_DEPTH: usize = 64;
 
+#[cold]
 fn malformed(reason: impl Into<String>) -> ProtocolError {
     ProtocolError::malformed(HubProtocol::MessagePack, reason)
 }
