@@ -6,12 +6,15 @@
 //! ```text
 //! cargo build --release --example bench -p signalr && cargo build --release -p loadgen
 //! taskset -c 1 target/release/loadgen echo --connections 50 --seconds 10
+//! taskset -c 1 target/release/loadgen echo --connections 50 --seconds 3 --rounds 16
 //! taskset -c 1 target/release/loadgen broadcast --connections 200 --senders 4 --rate 2000
 //! taskset -c 1 target/release/loadgen idle --connections 5000
 //! ```
 //!
 //! Servers are started pinned to core 0 (`taskset -c 0`, when available); run the load
 //! generator on the other core. Loopback only; every scenario is bounded in time and count.
+//! `--rounds N` runs both servers N times in alternating order and ends with the median
+//! of the rounds' ratios: one run's ratio varies by about ±10% on a shared machine.
 
 mod client;
 mod raw_server;
