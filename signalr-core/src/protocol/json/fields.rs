@@ -32,6 +32,35 @@ pub(super) struct Fields {
 
 /// The message `fields` make, with the required ones checked.
 pub(super) fn message(fields: Fields) -> Result<Option<HubMessage>, ProtocolError> {
+    // The usual record first, in a few instructions: an Invocation with nothing else.
+    // Everything else (and every error) takes the general path below.
+    if let Fields {
+        kind: Some(1),
+        invocation_id,
+        target: Some(target),
+        arguments: Some(arguments),
+        stream_ids,
+        headers: None,
+        item: None,
+        result: None,
+        error: None,
+        allow_reconnect: None,
+        sequence_id: None,
+    } = fields
+    {
+        return Ok(Some(HubMessage::Invocation(InvocationMessage {
+            invocation_id: invocation_id.filter(|id| !id.is_empty()),
+            target,
+            arguments,
+            stream_ids: stream_ids.unwrap_or_default(),
+            headers: BTreeMap::new(),
+        })));
+    }
+    general(fields)
+}
+
+/// [`message`] for every other record.
+fn general(fields: Fields) -> Result<Option<HubMessage>, ProtocolError> {
     let Fields {
         kind,
         invocation_id,
