@@ -140,3 +140,49 @@ fn general(fields: Fields) -> Result<Option<HubMessage>, ProtocolError> {
     };
     Ok(Some(message))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn scanned(record: &str) -> Fields {
+        let mut fields = Fields::default();
+        let record = Bytes::from(record.to_owned());
+        assert!(
+            super::super::scanner::scan(&record, &mut fields),
+            "{record:?}"
+        );
+        fields
+    }
+
+    #[test]
+    fn the_invocation_fast_path_makes_what_the_general_path_makes() {
+        for record in [
+            r#"{"type":1,"target":"Echo","arguments":["x"]}"#,
+            r#"{"type":1,"invocationId":"","target":"Echo","arguments":[]}"#,
+            r#"{"type":1,"invocationId":"7","target":"","arguments":[null]}"#,
+            r#"{"type":1,"invocationId":"7","target":"Up","arguments":[1,{"a":2}],"streamIds":["1","2"]}"#,
+            r#"{"type":1,"invocationId":null,"target":"Echo","arguments":[],"streamIds":[]}"#,
+        ] {
+            let fast = message(scanned(record));
+            assert!(
+                matches!(fast, Ok(Some(HubMessage::Invocation(_)))),
+                "{record}"
+            );
+            assert_eq!(fast, general(scanned(record)), "{record}");
+        }
+    }
+
+    #[test]
+    fn records_with_other_fields_take_the_general_path_and_its_errors() {
+        // A result beside an Invocation is ignored, as the general path (and .NET) does.
+        let record = r#"{"type":1,"target":"Echo","arguments":[],"result":1}"#;
+        assert_eq!(message(scanned(record)), general(scanned(record)));
+        let missing = message(scanned(r#"{"type":1,"target":"Echo"}"#));
+        assert!(
+            matches!(&missing, Err(e) if e.to_string().contains("'arguments'")),
+            "{missing:?}"
+        );
+    }
+}
