@@ -133,6 +133,7 @@ pub(crate) async fn run(
         // The teardown interrupts the pipe, so that waiting for the next record watches
         // no token.
         let _interruption = outbound.interrupt_when_cancelled(closed.clone());
+        let read_wake = ReadWake::new();
         let mut pump = Pump {
             socket: &mut socket,
             connection,
@@ -146,7 +147,8 @@ pub(crate) async fn run(
                 connection.shared.send_timeout.saturating_add(close_timeout),
             ),
             superseded: superseded.map(|token| Box::pin(token.cancelled_owned())),
-            read_wake: ReadWake::new(),
+            read_waker: Waker::from(read_wake.clone()),
+            read_wake,
         };
         std::future::poll_fn(|cx| pump.poll(cx)).await
     };
@@ -227,6 +229,8 @@ struct Pump<'a> {
     superseded: Option<std::pin::Pin<Box<tokio_util::sync::WaitForCancellationFutureOwned>>>,
     /// What the read side registers as its waker: its wake marks the read side as due.
     read_wake: Arc<ReadWake>,
+    /// `read_wake` as a waker, made once (not again for every message).
+    read_waker: Waker,
 }
 
 /// Tells the pump whether its read side was woken since it last waited, so that a wake
@@ -282,8 +286,7 @@ impl Pump<'_> {
         if !self.read_wake.woken.swap(false, Ordering::AcqRel) {
             return Poll::Pending;
         }
-        let waker = Waker::from(self.read_wake.clone());
-        let mut cx = Context::from_waker(&waker);
+        let mut cx = Context::from_waker(&self.read_waker);
         let cx = &mut cx;
         loop {
             if !self.reading {
