@@ -90,6 +90,18 @@ pub(crate) fn print(options: &Options, results: &[(Target, Outcome)]) {
     }
 }
 
+/// The middle of `values` (the mean of the two middle ones for an even count); sorts
+/// them. `values` is not empty.
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let middle = values.len() / 2;
+    if values.len() % 2 == 0 {
+        (values[middle - 1] + values[middle]) / 2.0
+    } else {
+        values[middle]
+    }
+}
+
 /// After several rounds: each round's ratio of operations per server CPU second and of
 /// p99 latency, and their medians.
 pub(crate) fn summary(rounds: &[Vec<(Target, Outcome)>]) {
@@ -110,13 +122,7 @@ pub(crate) fn summary(rounds: &[Vec<(Target, Outcome)>]) {
             return;
         }
         let each: Vec<String> = values.iter().map(|v| format!("{v:.2}")).collect();
-        values.sort_by(f64::total_cmp);
-        let middle = values.len() / 2;
-        let median = if values.len() % 2 == 0 {
-            (values[middle - 1] + values[middle]) / 2.0
-        } else {
-            values[middle]
-        };
+        let median = median(&mut values);
         println!(
             "signalr / raw over {} rounds, {name}: median {median:.2} (each: {})",
             values.len(),
@@ -125,4 +131,16 @@ pub(crate) fn summary(rounds: &[Vec<(Target, Outcome)>]) {
     };
     line("operations per server CPU second", throughput);
     line("p99 latency", p99);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::median;
+
+    #[test]
+    fn the_median_is_the_middle_round_whatever_the_order() {
+        assert_eq!(median(&mut [0.9, 1.1, 0.7]), 0.9);
+        assert_eq!(median(&mut [1.0, 0.8, 0.9, 0.95]), 0.925);
+        assert_eq!(median(&mut [0.5]), 0.5);
+    }
 }
